@@ -1,0 +1,213 @@
+// The main thread's handle on one pool worker: it starts the thread (a Web
+// Worker, or a node:worker_threads Worker when tasks must be stoppable),
+// batches task messages into the shared-memory ring, reads outcomes back, and
+// turns every way a worker can die into one `onDeath` call.
+
+import { Worker as NodeWorker } from "node:worker_threads";
+import type { FunctionRef } from "./_function_ref.ts";
+import { isJsonSafe } from "./_json_safe.ts";
+import { packNumbers } from "./_number_array.ts";
+import {
+  type CallMessage,
+  CHUNK,
+  type ChunkMessage,
+  DEF,
+  ERR,
+  type InitMessage,
+  RING_BYTES,
+  type ToMain,
+  type ToWorker,
+  type WorkerControl,
+} from "./_protocol.ts";
+import { toWireError, type WireError } from "./_remote_error.ts";
+import { Ring } from "./_ring.ts";
+
+/** Which kind of thread runs the tasks. */
+export type Backend = "web" | "node";
+
+/** A task as the pool tracks it until its outcome arrives. */
+export interface PendingTask {
+  readonly fn: FunctionRef;
+  readonly message: CallMessage | ChunkMessage;
+  /** Delivers the outcome; called exactly once. */
+  settle(ok: boolean, value: unknown): void;
+  sentAt: number;
+}
+
+/** What a worker reports to its pool. */
+export interface PoolWorkerEvents {
+  outcome(worker: PoolWorker, outcome: ToMain): void;
+  ready(worker: PoolWorker): void;
+  initFailed(worker: PoolWorker, error: WireError): void;
+  death(worker: PoolWorker, reason: string): void;
+}
+
+/** Settings shared by all workers of a pool. */
+export type WorkerSettings = Omit<InitMessage, "t" | "name" | "pid" | "toWorker" | "toMain">;
+
+const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+
+/** One worker thread of a pool, seen from the main thread. */
+export class PoolWorker {
+  readonly name: string;
+  readonly pid: number;
+  /** Tasks sent to this worker whose outcome has not arrived. */
+  readonly inflight: Map<number, PendingTask> = new Map();
+  /** Tasks ever sent (for maxtasksperchild). */
+  dispatched = 0;
+  /** No more tasks go to a retiring worker; it stops once its tasks are done. */
+  retiring = false;
+  dead = false;
+  #events: PoolWorkerEvents;
+  #web?: Worker;
+  #node?: NodeWorker;
+  #toWorker = new Ring(RING_BYTES);
+  #toMain = new Ring(RING_BYTES);
+  #batch: ToWorker[] = [];
+  #defined = new Set<number>();
+
+  constructor(
+    backend: Backend,
+    pid: number,
+    settings: WorkerSettings,
+    events: PoolWorkerEvents,
+  ) {
+    this.pid = pid;
+    this.name = `PoolWorker-${pid}`;
+    this.#events = events;
+    const init: InitMessage = {
+      t: "init",
+      name: this.name,
+      pid,
+      toWorker: this.#toWorker.buffer,
+      toMain: this.#toMain.buffer,
+      ...settings,
+    };
+    if (backend === "node") {
+      const thread = new NodeWorker(WORKER_URL, { name: this.name } as object);
+      thread.on("message", (m: unknown) => this.#receive(m));
+      thread.on("error", (e: unknown) => this.#die(`raised an uncaught error: ${message(e)}`));
+      thread.on("exit", (code: number) => this.#die(`exited with code ${code}`));
+      thread.postMessage(init);
+      this.#node = thread;
+    } else {
+      const thread = new Worker(WORKER_URL, { type: "module", name: this.name });
+      thread.onmessage = (e) => this.#receive(e.data);
+      thread.onerror = (e) => {
+        // Handled here: an uncaught worker error must not end the program.
+        e.preventDefault();
+        this.#die(`raised an uncaught error outside its task: ${e.message}`);
+      };
+      thread.onmessageerror = () => this.#die("sent a message that could not be read");
+      thread.postMessage(init);
+      this.#web = thread;
+    }
+  }
+
+  /** Queues a task for the next `flush()`. */
+  send(id: number, task: PendingTask): void {
+    const fn = task.fn;
+    if (!this.#defined.has(fn.id)) {
+      this.#defined.add(fn.id);
+      this.#batch.push([DEF, fn.id, fn.name, fn.src]);
+    }
+    this.inflight.set(id, task);
+    this.dispatched++;
+    this.#batch.push(task.message);
+  }
+
+  /** Sends the queued messages: JSON-safe ones through the ring, the rest by postMessage. */
+  flush(): void {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    const safe: ToWorker[] = [];
+    for (const m of batch) {
+      const packed = m[0] === CHUNK ? packNumbers(m[3]) : undefined;
+      if (packed) {
+        const [, id, fnId, , star] = m as ChunkMessage;
+        this.#post([CHUNK, id, fnId, packed as unknown as unknown[], star], [packed.buffer]);
+      } else if (isJsonSafe(m)) {
+        safe.push(m);
+      } else {
+        this.#post(m);
+      }
+    }
+    if (safe.length > 0 && !this.#toWorker.write(JSON.stringify(safe))) {
+      for (const m of safe) this.#post(m);
+    }
+    this.#toWorker.ring();
+  }
+
+  /** Delivers every outcome waiting in the ring. */
+  drain(): void {
+    for (let text = this.#toMain.read(); text !== undefined; text = this.#toMain.read()) {
+      for (const outcome of JSON.parse(text) as ToMain[]) this.#events.outcome(this, outcome);
+    }
+  }
+
+  /** Stops the thread; resolves when it is gone (at once for Web Workers). */
+  async terminate(): Promise<void> {
+    this.dead = true;
+    if (this.#web) this.#web.terminate();
+    if (this.#node) {
+      this.#node.removeAllListeners("exit");
+      this.#node.removeAllListeners("error");
+      this.#node.on("error", () => {});
+      await this.#node.terminate();
+    }
+  }
+
+  #post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    try {
+      if (this.#web) this.#web.postMessage(m, transfer);
+      else this.#node!.postMessage(m, transfer);
+    } catch (error) {
+      // Only task messages can fail to clone (their arguments).
+      const id = m[1];
+      const fnName = this.inflight.get(id)?.fn.name ?? "task";
+      const sendError = new TypeError(
+        `Cannot send the arguments of task '${fnName}' to a worker: ${message(error)}`,
+      );
+      this.#events.outcome(this, [ERR, id, toWireError(sendError)]);
+    }
+  }
+
+  #receive(m: unknown): void {
+    if (Array.isArray(m)) {
+      // A single outcome or a batch of them that did not fit the ring.
+      if (Array.isArray(m[0])) { for (const o of m as ToMain[]) this.#events.outcome(this, o); }
+      else this.#events.outcome(this, m as ToMain);
+      return;
+    }
+    const control = m as WorkerControl;
+    switch (control.t) {
+      case "ready":
+        this.#events.ready(this);
+        break;
+      case "init-failed":
+        this.#events.initFailed(this, control.error);
+        break;
+      case "closing":
+        this.#die("closed itself");
+        break;
+      case "fatal":
+        this.#die(`raised an uncaught error outside its task: ${control.error.message}`);
+        break;
+    }
+  }
+
+  #die(reason: string): void {
+    if (this.dead) return;
+    // Outcomes already in the ring were completed before the death: keep them.
+    this.drain();
+    this.dead = true;
+    this.#web?.terminate();
+    this.#node?.terminate().catch(() => {});
+    this.#events.death(this, reason);
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

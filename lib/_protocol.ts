@@ -1,0 +1,81 @@
+// The wire protocol between the pool (main thread) and its workers.
+//
+// Two transports carry the same message shapes:
+// - a shared-memory ring per direction (see _ring.ts) carrying batches of
+//   messages as JSON text: the fast path for JSON-safe values;
+// - postMessage (structured clone) for everything else and for control.
+// Task messages are independent (results carry the task id), so the two
+// transports need not preserve order relative to each other.
+
+import type { WireError } from "./_remote_error.ts";
+
+/** Field indices of a ring's Int32 header (in its SharedArrayBuffer). */
+export const RING = {
+  /** Producer's write position (free-running byte counter). */
+  HEAD: 0,
+  /** Consumer's read position. */
+  TAIL: 1,
+  /** Doorbell the consumer waits on; bumped after writes and postMessage kicks. */
+  BELL: 2,
+  HEADER_BYTES: 16,
+} as const;
+
+/** Capacity in bytes of each ring; frames that do not fit go by postMessage. */
+export const RING_BYTES = 1 << 20;
+
+/** Main → worker: define function id `fnId` as the export whose source is `src`. */
+export const DEF = 0;
+/** Main → worker: call function `fnId` with `args`. */
+export const CALL = 1;
+/** Main → worker: call function `fnId` on each item (spread when `star` is 1). */
+export const CHUNK = 2;
+/** Worker → main: task `taskId` returned `value`. */
+export const OK = 0;
+/** Worker → main: task `taskId` threw. */
+export const ERR = 1;
+
+/** A function reference: its name and source text, resolved in the worker. */
+export type DefMessage = [typeof DEF, fnId: number, name: string, src: string];
+/** One `apply` task. */
+export type CallMessage = [typeof CALL, taskId: number, fnId: number, args: unknown[]];
+/** One `map` chunk. */
+export type ChunkMessage = [
+  typeof CHUNK,
+  taskId: number,
+  fnId: number,
+  items: unknown[],
+  star: 0 | 1,
+];
+/** Any message the main thread sends to a worker's task stream. */
+export type ToWorker = DefMessage | CallMessage | ChunkMessage;
+/** A task's outcome. */
+export type ToMain = [typeof OK, taskId: number, value: unknown] | [
+  typeof ERR,
+  taskId: number,
+  error: WireError,
+];
+
+/** Everything a worker needs to start, sent once by postMessage. */
+export interface InitMessage {
+  t: "init";
+  name: string;
+  pid: number;
+  pidCounter: SharedArrayBuffer;
+  mainModule: string;
+  modules: string[];
+  initializer: [name: string, src: string] | null;
+  initargs: unknown[];
+  concurrency: number;
+  toWorker: SharedArrayBuffer;
+  toMain: SharedArrayBuffer;
+  resultBell: SharedArrayBuffer;
+}
+
+/** Control messages a worker posts to the main thread. */
+export type WorkerControl =
+  | { t: "ready" }
+  | { t: "init-failed"; error: WireError }
+  /** The worker called `close()` on itself: its tasks will not finish. */
+  | { t: "closing" }
+  /** An error escaped outside any task (node backend reports it here). */
+  | { t: "fatal"; error: WireError };

@@ -1,0 +1,114 @@
+/**
+ * The handle returned by `Pool.applyAsync` and `Pool.mapAsync`: Python's
+ * `multiprocessing.pool.AsyncResult`, and a `PromiseLike` so it can be awaited.
+ *
+ * @module
+ */
+import { TimeoutError } from "./errors.ts";
+
+/** Settles an {@linkcode AsyncResult}: `ok` true with the value, or false with the error. */
+export type Settle = (ok: boolean, value: unknown) => void;
+
+/**
+ * The eventual outcome of a task submitted with `applyAsync` or `mapAsync`.
+ *
+ * A failed task that nobody asks about is not an unhandled rejection: the
+ * error is kept until `get()` or `await` asks for it.
+ *
+ * @typeParam T The task's result type.
+ *
+ * @example Awaiting, or asking with a timeout
+ * ```ts
+ * import { AsyncResult } from "./async_result.ts";
+ * const result = new AsyncResult<number>((settle) => setTimeout(() => settle(true, 42), 10));
+ * console.assert(!result.ready());
+ * console.assert((await result.get(5_000)) === 42);
+ * console.assert(result.successful() && (await result) === 42);
+ * ```
+ */
+export class AsyncResult<T> implements PromiseLike<T> {
+  #promise: Promise<T>;
+  #state: "pending" | "fulfilled" | "rejected" = "pending";
+
+  /**
+   * @param executor Receives the function that settles this result, as a
+   * Promise executor does. Only the first call counts.
+   */
+  constructor(executor: (settle: Settle) => void) {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    this.#promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Kept for get(): an error nobody asked for is not an unhandled rejection.
+    this.#promise.catch(() => {});
+    executor((ok, value) => {
+      if (this.#state !== "pending") return;
+      this.#state = ok ? "fulfilled" : "rejected";
+      if (ok) resolve(value as T);
+      else reject(value);
+    });
+  }
+
+  /**
+   * Waits for the outcome and returns the value, or throws the task's error.
+   *
+   * @param timeout Milliseconds to wait; `undefined` waits forever.
+   * @returns The task's result.
+   * @throws {TimeoutError} When `timeout` passes first; the task keeps running.
+   */
+  get(timeout?: number): Promise<T> {
+    if (timeout === undefined || this.#state !== "pending") return this.#promise;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new TimeoutError(
+            `Timed out after ${timeout} ms waiting for the result; the task keeps running`,
+          ),
+        );
+      }, timeout);
+      this.#promise.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  /**
+   * Waits until the outcome is known or `timeout` passes; never throws the task's error.
+   *
+   * @param timeout Milliseconds to wait; `undefined` waits forever.
+   */
+  async wait(timeout?: number): Promise<void> {
+    try {
+      await this.get(timeout);
+    } catch {
+      // wait() reports readiness only, as in Python.
+    }
+  }
+
+  /** Whether the task has finished (successfully or not). */
+  ready(): boolean {
+    return this.#state !== "pending";
+  }
+
+  /**
+   * Whether the task finished without an error.
+   *
+   * @throws {Error} When the task has not finished yet (Python raises ValueError).
+   */
+  successful(): boolean {
+    if (this.#state === "pending") {
+      throw new Error(
+        "Cannot tell whether the task succeeded: it has not finished; await wait() first",
+      );
+    }
+    return this.#state === "fulfilled";
+  }
+
+  /** Promise interop: `await asyncResult` gives the value or throws the error. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#promise.then(onfulfilled, onrejected);
+  }
+}

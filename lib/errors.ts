@@ -1,0 +1,52 @@
+/**
+ * Error classes that callers of this package catch.
+ *
+ * @module
+ */
+
+/**
+ * A wait ran out of time: `AsyncResult.get(timeout)`, and later the queue and
+ * lock timeouts. The awaited work keeps running.
+ *
+ * @example Catching a timeout
+ * ```ts
+ * import { TimeoutError } from "./errors.ts";
+ * const err = new TimeoutError("Timed out after 10 ms");
+ * console.assert(err instanceof TimeoutError && err.name === "TimeoutError");
+ * ```
+ */
+export class TimeoutError extends Error {
+  /**
+   * @param message What timed out and after how long.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * The stack trace of an error raised in a worker, kept as the `cause` of the
+ * error re-thrown on the main thread (Python's `RemoteTraceback`). Its
+ * `message` is the worker's stack text.
+ *
+ * @example Reading the remote stack
+ * ```ts
+ * import { RemoteError } from "./errors.ts";
+ * const remote = new RemoteError("Error: boom\n    at work (file:///tasks.ts:2:9)");
+ * console.assert(remote.message.includes("tasks.ts"));
+ * ```
+ */
+export class RemoteError extends Error {
+  /**
+   * @param remoteStack The stack (or text) of the error as the worker saw it.
+   */
+  constructor(remoteStack: string) {
+    super(remoteStack);
+    this.name = "RemoteError";
+    // The worker's stack is the useful one; the local frames of this
+    // constructor would only point at the pool's internals.
+    this.stack = remoteStack;
+  }
+}

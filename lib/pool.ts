@@ -1,0 +1,567 @@
+/**
+ * `Pool`: Python's `multiprocessing.Pool` on Deno workers.
+ *
+ * @module
+ */
+import { AsyncResult, type Settle } from "./async_result.ts";
+import { threadContext } from "./_context.ts";
+import { type FunctionRef, functionRef } from "./_function_ref.ts";
+import { PoolEngine } from "./_pool_engine.ts";
+import type { Backend } from "./_pool_worker.ts";
+import { CALL, CHUNK } from "./_protocol.ts";
+import { cpuCount } from "./process_info.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+
+/** Options of {@linkcode Pool}. */
+export interface PoolOptions {
+  /**
+   * Number of workers.
+   * @default {cpuCount()}
+   */
+  processes?: number;
+  /** Runs once in each worker before its first task, with `initargs`; by reference like tasks. */
+  initializer?: AnyFunction;
+  /**
+   * Arguments of `initializer`.
+   * @default {[]}
+   */
+  initargs?: unknown[];
+  /** A worker is replaced by a fresh one after this many tasks (a map chunk counts as one). */
+  maxtasksperchild?: number;
+  /**
+   * Tasks run at once in each worker: raise it for async, I/O-bound tasks such as `fetch`.
+   * @default {1}
+   */
+  concurrency?: number;
+  /**
+   * Modules whose exported functions may be tasks, besides the main module: URLs, or paths
+   * relative to the current directory.
+   * @default {[]}
+   */
+  modules?: (string | URL)[];
+  /**
+   * `"web"` runs tasks on Web Workers (start in ~25 ms). `"node"` runs them on
+   * `node:worker_threads`, which start ~3x slower but whose `terminate()` also stops a task
+   * stuck in a loop. See the README, "Stopping stuck tasks".
+   * @default {"web"}
+   */
+  backend?: Backend;
+}
+
+/** Callbacks of {@linkcode Pool.applyAsync} and the `*Async` maps; they run on the main thread. */
+export interface AsyncOptions<R> {
+  /** Called with the result when the task succeeds. */
+  callback?: (result: R) => void;
+  /** Called with the error when the task fails. */
+  errorCallback?: (error: unknown) => void;
+}
+
+/** Options of the map family. */
+export interface MapOptions {
+  /**
+   * Items sent to a worker at once. `map` defaults to ceil(n / (4 × processes)) as
+   * Python does; `imap` and `imapUnordered` default to 1.
+   */
+  chunksize?: number;
+}
+
+/** Options of {@linkcode Pool.mapAsync} and {@linkcode Pool.starmapAsync}. */
+export interface MapAsyncOptions<R> extends MapOptions, AsyncOptions<R[]> {}
+
+type Result<F extends AnyFunction> = Awaited<ReturnType<F>>;
+/** The item type `map` passes as the first argument (anything for functions without one). */
+type Item<F extends AnyFunction> = Parameters<F> extends [] ? unknown : Parameters<F>[0];
+
+/**
+ * A pool of worker threads that run exported functions by reference:
+ * Python's `multiprocessing.Pool`, with `await` where Python blocks.
+ *
+ * @example The seed's long_time_task on a pool
+ * ```ts ignore
+ * import { Pool } from "jsr:@dmp/multiprocessing";
+ *
+ * export function square(x: number): number {
+ *   return x * x;
+ * }
+ *
+ * if (import.meta.main) {
+ *   await using pool = new Pool(4);
+ *   console.log(await pool.map(square, [1, 2, 3])); // [1, 4, 9]
+ * }
+ * ```
+ */
+export class Pool implements AsyncDisposable {
+  #engine: PoolEngine;
+  #processes: number;
+
+  /**
+   * Starts the workers.
+   *
+   * @param options Number of workers, or {@linkcode PoolOptions}.
+   * @throws {RangeError} When a count is not a positive integer.
+   * @throws {TypeError} When an option has the wrong type or the initializer cannot travel.
+   */
+  constructor(options: number | PoolOptions = {}) {
+    if (threadContext().bootstrapping) {
+      throw new Error(
+        "Cannot create a pool while a worker is importing its task modules: start pools " +
+          "inside 'if (import.meta.main) { ... }' (Python's if __name__ == '__main__')",
+      );
+    }
+    const o: PoolOptions = typeof options === "object" && options !== null
+      ? options
+      : { processes: options };
+    this.#processes = positiveInteger("processes", o.processes, cpuCount());
+    const concurrency = positiveInteger("concurrency", o.concurrency, 1);
+    const maxtasks = o.maxtasksperchild == null
+      ? undefined
+      : positiveInteger("maxtasksperchild", o.maxtasksperchild, 1);
+    let initializer: FunctionRef | null = null;
+    if (o.initializer != null) {
+      if (typeof o.initializer !== "function") {
+        throw new TypeError(
+          `Cannot create pool: 'initializer' must be a function, received ${typeof o
+            .initializer}`,
+        );
+      }
+      initializer = functionRef(o.initializer, "the pool initializer");
+    }
+    if (o.initargs !== undefined && !Array.isArray(o.initargs)) {
+      throw new TypeError("Cannot create pool: 'initargs' must be an array of arguments");
+    }
+    const backend = o.backend ?? "web";
+    if (backend !== "web" && backend !== "node") {
+      throw new TypeError(
+        `Cannot create pool: 'backend' must be "web" or "node", received ${String(backend)}`,
+      );
+    }
+    this.#engine = new PoolEngine({
+      processes: this.#processes,
+      backend,
+      concurrency,
+      maxtasksperchild: maxtasks,
+      settings: {
+        pidCounter: threadContext().pidCounter,
+        mainModule: Deno.mainModule,
+        modules: moduleUrls(o.modules),
+        initializer: initializer && [initializer.name, initializer.src],
+        initargs: o.initargs ?? [],
+        concurrency,
+      },
+    });
+  }
+
+  /** The number of workers. */
+  get processes(): number {
+    return this.#processes;
+  }
+
+  /**
+   * Runs `fn(...args)` in a worker and waits for the result.
+   *
+   * @param fn An exported function (see the module docs).
+   * @param args Its arguments.
+   * @returns The result, awaited if it is a Promise.
+   * @throws {TypeError} When `fn` cannot travel by reference.
+   */
+  apply<F extends AnyFunction>(fn: F, args: Parameters<F> | [] = []): Promise<Result<F>> {
+    // A plain Promise, not an AsyncResult: two fewer hops on the latency path.
+    return new Promise((resolve, reject) => {
+      this.#submitCall(fn, args, (ok, value) => ok ? resolve(value as Result<F>) : reject(value));
+    });
+  }
+
+  /**
+   * Submits `fn(...args)` and returns at once.
+   *
+   * @param fn An exported function.
+   * @param args Its arguments.
+   * @param options `callback` / `errorCallback`, run on the main thread.
+   * @returns A handle on the outcome.
+   * @throws {TypeError} When `fn` cannot travel by reference.
+   * @throws {Error} When the pool is closed or terminated.
+   */
+  applyAsync<F extends AnyFunction>(
+    fn: F,
+    args: Parameters<F> | [] = [],
+    options: AsyncOptions<Result<F>> = {},
+  ): AsyncResult<Result<F>> {
+    let settle!: Settle;
+    const result = new AsyncResult<Result<F>>((s) => settle = s);
+    this.#submitCall(fn, args, withCallbacks(settle, options));
+    return result;
+  }
+
+  #submitCall(fn: AnyFunction, args: unknown[], settle: Settle): void {
+    const ref = functionRef(fn, "task");
+    if (!Array.isArray(args)) {
+      throw new TypeError(
+        `Cannot submit task '${ref.name}': 'args' must be an array of arguments, received ` +
+          typeof args,
+      );
+    }
+    this.#engine.checkRunning(`submit task '${ref.name}'`);
+    this.#engine.submit(ref, (id) => [CALL, id, ref.id, args], settle);
+  }
+
+  /**
+   * Applies `fn` to every item, in parallel chunks, and returns the results in input order.
+   *
+   * @param fn An exported function of one argument.
+   * @param iterable The items.
+   * @param options `chunksize`.
+   * @returns The results.
+   */
+  map<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Item<F>>,
+    options: MapOptions = {},
+  ): Promise<Result<F>[]> {
+    return Promise.resolve(this.#mapAsync<Result<F>>(fn, iterable, false, options, "map"));
+  }
+
+  /**
+   * Like {@linkcode Pool.map} but returns at once.
+   *
+   * @param fn An exported function of one argument.
+   * @param iterable The items.
+   * @param options `chunksize`, `callback` (gets the whole list) and `errorCallback`.
+   * @returns A handle on the list of results.
+   */
+  mapAsync<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Item<F>>,
+    options: MapAsyncOptions<Result<F>> = {},
+  ): AsyncResult<Result<F>[]> {
+    return this.#mapAsync<Result<F>>(fn, iterable, false, options, "mapAsync");
+  }
+
+  /**
+   * Like {@linkcode Pool.map}, but each item is an array of arguments: `fn(...item)`.
+   *
+   * @param fn An exported function.
+   * @param iterable Argument lists.
+   * @param options `chunksize`.
+   * @returns The results in input order.
+   */
+  starmap<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Parameters<F>>,
+    options: MapOptions = {},
+  ): Promise<Result<F>[]> {
+    return Promise.resolve(this.#mapAsync<Result<F>>(fn, iterable, true, options, "starmap"));
+  }
+
+  /**
+   * Like {@linkcode Pool.starmap} but returns at once.
+   *
+   * @param fn An exported function.
+   * @param iterable Argument lists.
+   * @param options `chunksize`, `callback`, `errorCallback`.
+   * @returns A handle on the list of results.
+   */
+  starmapAsync<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Parameters<F>>,
+    options: MapAsyncOptions<Result<F>> = {},
+  ): AsyncResult<Result<F>[]> {
+    return this.#mapAsync<Result<F>>(fn, iterable, true, options, "starmapAsync");
+  }
+
+  /**
+   * Streams `fn(item)` results in input order while later inputs are still being read.
+   * The input may be an async iterable. At most a few chunks per worker are in flight.
+   *
+   * @param fn An exported function of one argument.
+   * @param iterable The items (sync or async).
+   * @param options `chunksize` (default 1).
+   * @returns The results, as they become available in order.
+   */
+  imap<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Item<F>> | AsyncIterable<Item<F>>,
+    options: MapOptions = {},
+  ): AsyncIterableIterator<Result<F>> {
+    return this.#imap(fn, iterable, true, options, "imap");
+  }
+
+  /**
+   * Like {@linkcode Pool.imap}, but yields results in completion order.
+   *
+   * @param fn An exported function of one argument.
+   * @param iterable The items (sync or async).
+   * @param options `chunksize` (default 1).
+   * @returns The results, as they complete.
+   */
+  imapUnordered<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Item<F>> | AsyncIterable<Item<F>>,
+    options: MapOptions = {},
+  ): AsyncIterableIterator<Result<F>> {
+    return this.#imap(fn, iterable, false, options, "imapUnordered");
+  }
+
+  /** Accepts no more tasks; queued tasks still run. Then `join()`. */
+  close(): void {
+    this.#engine.close();
+  }
+
+  /** Stops the workers now; unfinished tasks reject. */
+  terminate(): Promise<void> {
+    return this.#engine.terminate();
+  }
+
+  /**
+   * Waits until every task has finished and the workers have stopped.
+   *
+   * @throws {Error} Unless `close()` or `terminate()` was called first.
+   */
+  join(): Promise<void> {
+    return this.#engine.join();
+  }
+
+  /** `await using pool = new Pool()`: close() then join(). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  /** Python spelling of {@linkcode Pool.applyAsync}. */
+  apply_async<F extends AnyFunction>(
+    fn: F,
+    args: Parameters<F> | [] = [],
+    options: AsyncOptions<Result<F>> = {},
+  ): AsyncResult<Result<F>> {
+    return this.applyAsync(fn, args, options);
+  }
+
+  /** Python spelling of {@linkcode Pool.mapAsync}. */
+  map_async<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Item<F>>,
+    options: MapAsyncOptions<Result<F>> = {},
+  ): AsyncResult<Result<F>[]> {
+    return this.mapAsync(fn, iterable, options);
+  }
+
+  /** Python spelling of {@linkcode Pool.starmapAsync}. */
+  starmap_async<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Parameters<F>>,
+    options: MapAsyncOptions<Result<F>> = {},
+  ): AsyncResult<Result<F>[]> {
+    return this.starmapAsync(fn, iterable, options);
+  }
+
+  /** Python spelling of {@linkcode Pool.imapUnordered}. */
+  imap_unordered<F extends AnyFunction>(
+    fn: F,
+    iterable: Iterable<Item<F>> | AsyncIterable<Item<F>>,
+    options: MapOptions = {},
+  ): AsyncIterableIterator<Result<F>> {
+    return this.imapUnordered(fn, iterable, options);
+  }
+
+  #mapAsync<R>(
+    fn: AnyFunction,
+    iterable: Iterable<unknown>,
+    star: boolean,
+    options: MapAsyncOptions<R>,
+    method: string,
+  ): AsyncResult<R[]> {
+    const ref = functionRef(fn, "task");
+    const items = Array.from(checkIterable(iterable, method) as Iterable<unknown>);
+    if (star) checkArgLists(items, method);
+    this.#engine.checkRunning(`${method} '${ref.name}'`);
+    const chunksize = options.chunksize === undefined
+      ? Math.max(1, Math.ceil(items.length / (this.#processes * 4)))
+      : positiveInteger("chunksize", options.chunksize, 1, method);
+    return new AsyncResult<R[]>((settle) => {
+      const done = withCallbacks(settle, options);
+      const results = new Array(items.length);
+      let remaining = Math.ceil(items.length / chunksize);
+      if (remaining === 0) return done(true, results);
+      let failed = false;
+      for (let start = 0; start < items.length; start += chunksize) {
+        const chunk = items.slice(start, start + chunksize);
+        this.#engine.submit(ref, (id) => [CHUNK, id, ref.id, chunk, star ? 1 : 0], (ok, value) => {
+          if (failed) return;
+          if (!ok) {
+            failed = true;
+            return done(false, value);
+          }
+          const out = value as unknown[];
+          for (let i = 0; i < out.length; i++) results[start + i] = out[i];
+          if (--remaining === 0) done(true, results);
+        });
+      }
+    });
+  }
+
+  #imap<R>(
+    fn: AnyFunction,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    ordered: boolean,
+    options: MapOptions,
+    method: string,
+  ): AsyncIterableIterator<R> {
+    const ref = functionRef(fn, "task");
+    const input = checkIterable(iterable, method);
+    this.#engine.checkRunning(`${method} '${ref.name}'`);
+    const chunksize = positiveInteger("chunksize", options.chunksize, 1, method);
+    const limit = Math.max(2, this.#processes * 2);
+    return streamResults<R>(
+      input,
+      chunksize,
+      limit,
+      ordered,
+      (chunk) =>
+        new Promise((resolve, reject) => {
+          this.#engine.submit(
+            ref,
+            (id) => [CHUNK, id, ref.id, chunk, 0],
+            (ok, value) => ok ? resolve(value as R[]) : reject(value),
+          );
+        }),
+    );
+  }
+}
+
+/**
+ * Reads `input` lazily in chunks, keeps at most `limit` chunks in flight, and
+ * yields results in input order (or completion order).
+ */
+async function* streamResults<R>(
+  input: Iterable<unknown> | AsyncIterable<unknown>,
+  chunksize: number,
+  limit: number,
+  ordered: boolean,
+  run: (chunk: unknown[]) => Promise<R[]>,
+): AsyncGenerator<R, void, undefined> {
+  const source = Symbol.asyncIterator in input
+    ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+    : (input as Iterable<unknown>)[Symbol.iterator]();
+  let exhausted = false;
+  let next = 0;
+  const inFlight = new Map<number, Promise<{ index: number; ok: boolean; value: unknown }>>();
+  const settled = new Map<number, { ok: boolean; value: unknown }>();
+  let nextToYield = 0;
+  for (;;) {
+    while (!exhausted && inFlight.size + settled.size < limit) {
+      const chunk: unknown[] = [];
+      while (chunk.length < chunksize) {
+        const step = await source.next();
+        if (step.done) {
+          exhausted = true;
+          break;
+        }
+        chunk.push(step.value);
+      }
+      if (chunk.length === 0) break;
+      const index = next++;
+      inFlight.set(
+        index,
+        run(chunk).then(
+          (value) => ({ index, ok: true, value }),
+          (value) => ({ index, ok: false, value }),
+        ),
+      );
+    }
+    if (ordered && settled.has(nextToYield)) {
+      const { ok, value } = settled.get(nextToYield)!;
+      settled.delete(nextToYield++);
+      if (!ok) throw value;
+      yield* value as R[];
+      continue;
+    }
+    if (inFlight.size === 0) return;
+    const { index, ok, value } = await Promise.race(inFlight.values());
+    inFlight.delete(index);
+    if (ordered) {
+      settled.set(index, { ok, value });
+    } else {
+      if (!ok) throw value;
+      yield* value as R[];
+    }
+  }
+}
+
+/** Runs the user's callbacks, then settles; a throwing callback is reported, not swallowed. */
+function withCallbacks<R>(
+  settle: (ok: boolean, value: unknown) => void,
+  { callback, errorCallback }: AsyncOptions<R>,
+): (ok: boolean, value: unknown) => void {
+  if (callback === undefined && errorCallback === undefined) return settle;
+  return (ok, value) => {
+    try {
+      if (ok) callback?.(value as R);
+      else errorCallback?.(value);
+    } catch (error) {
+      reportError(error);
+    }
+    settle(ok, value);
+  };
+}
+
+function positiveInteger(
+  name: string,
+  value: unknown,
+  fallback: number,
+  action = "create pool",
+): number {
+  if (value === undefined) return fallback;
+  const verb = action === "create pool" ? "create pool" : `call ${action}()`;
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${verb}: '${name}' must be a positive integer, received ${JSON.stringify(value)} ` +
+        `(a ${typeof value})`,
+    );
+  }
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Cannot ${verb}: '${name}' must be a positive integer, received ${value}`);
+  }
+  return value;
+}
+
+function checkIterable<T>(
+  iterable: Iterable<T> | AsyncIterable<T>,
+  method: string,
+): Iterable<T> | AsyncIterable<T> {
+  const ok = iterable != null &&
+    (typeof (iterable as Iterable<T>)[Symbol.iterator] === "function" ||
+      (method.startsWith("imap") &&
+        typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] === "function"));
+  if (!ok) {
+    throw new TypeError(`Cannot call ${method}(): the items must be iterable`);
+  }
+  return iterable;
+}
+
+function checkArgLists(items: unknown[], method: string): void {
+  const bad = items.findIndex((item) => !Array.isArray(item));
+  if (bad >= 0) {
+    throw new TypeError(
+      `Cannot call ${method}(): item ${bad} must be an array of arguments, received ` +
+        typeof items[bad],
+    );
+  }
+}
+
+function moduleUrls(modules: (string | URL)[] | undefined): string[] {
+  if (modules === undefined) return [];
+  if (!Array.isArray(modules)) {
+    throw new TypeError("Cannot create pool: 'modules' must be an array of URLs or paths");
+  }
+  return modules.map((m) => {
+    if (m instanceof URL) return m.href;
+    if (typeof m !== "string") {
+      throw new TypeError(
+        `Cannot create pool: each of 'modules' must be a URL or a path, received ${typeof m}`,
+      );
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m;
+    return new URL(m, `file://${Deno.cwd()}/`).href;
+  });
+}

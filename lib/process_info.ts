@@ -1,0 +1,53 @@
+/**
+ * Which thread am I, and how many cores are there: Python's
+ * `multiprocessing.current_process()` and `cpu_count()`.
+ *
+ * @module
+ */
+import { threadContext } from "./_context.ts";
+
+/** The identity of the running thread, as `currentProcess()` reports it. */
+export interface ProcessInfo {
+  /** `"MainProcess"` on the main thread, `"PoolWorker-N"` in a pool worker. */
+  readonly name: string;
+  /** The OS pid on the main thread; in a worker a number unique per worker ever started. */
+  readonly pid: number;
+}
+
+/**
+ * Returns the name and pid of the thread that calls it (Python's
+ * `multiprocessing.current_process()`).
+ *
+ * @returns The caller's identity.
+ *
+ * @example On the main thread
+ * ```ts
+ * import { currentProcess } from "./process_info.ts";
+ * console.assert(currentProcess().name === "MainProcess");
+ * ```
+ */
+export function currentProcess(): ProcessInfo {
+  const { name, pid } = threadContext();
+  return { name, pid };
+}
+
+/**
+ * The number of logical CPUs, the default size of a `Pool` (Python's
+ * `os.cpu_count()`).
+ *
+ * @returns At least 1.
+ *
+ * @example
+ * ```ts
+ * import { cpuCount } from "./process_info.ts";
+ * console.assert(cpuCount() >= 1);
+ * ```
+ */
+export function cpuCount(): number {
+  return Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+/** Python spelling of {@linkcode currentProcess}. */
+export const current_process: typeof currentProcess = currentProcess;
+/** Python spelling of {@linkcode cpuCount}. */
+export const cpu_count: typeof cpuCount = cpuCount;

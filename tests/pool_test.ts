@@ -1,0 +1,365 @@
+import assert from "node:assert/strict";
+import { AsyncResult, cpu_count, cpuCount, Pool, RemoteError, TimeoutError } from "../mod.ts";
+import * as tasks from "./fixtures/tasks.ts";
+
+const modules = [new URL("./fixtures/tasks.ts", import.meta.url)];
+
+function pool(options: ConstructorParameters<typeof Pool>[0] & object = {}): Pool {
+  return new Pool({ processes: 2, modules, ...options });
+}
+
+/** Resolves once cell `index` of `cells` reaches at least `count`. */
+async function cellReaches(cells: Int32Array, index: number, count: number): Promise<void> {
+  for (let v = Atomics.load(cells, index); v < count; v = Atomics.load(cells, index)) {
+    const wait = Atomics.waitAsync(cells, index, v, 1000);
+    if (wait.async) await wait.value;
+  }
+}
+
+function release(cells: Int32Array): void {
+  Atomics.store(cells, 0, 1);
+  Atomics.notify(cells, 0);
+}
+
+Deno.test("Pool.apply() runs a task in a worker and returns its result", async () => {
+  await using p = pool();
+  assert.equal(await p.apply(tasks.square, [7]), 49);
+  assert.equal(await p.apply(tasks.add, [2, 3]), 5);
+  assert.equal(await p.apply(tasks.argCount), 0);
+});
+
+Deno.test("Pool.apply() awaits async task functions", async () => {
+  await using p = pool();
+  assert.equal(await p.apply(tasks.slowSquare, [9]), 81);
+});
+
+Deno.test("Pool.applyAsync() calls callback on the main thread and get() returns", async () => {
+  await using p = pool();
+  const seen: number[] = [];
+  const results: AsyncResult<number>[] = [];
+  for (let i = 0; i < 10; i++) {
+    results.push(p.applyAsync(tasks.square, [i], { callback: (r) => seen.push(r) }));
+  }
+  assert.deepEqual(await Promise.all(results.map((r) => r.get())), [...Array(10)].map((_, i) => i * i));
+  assert.deepEqual(seen.sort((a, b) => a - b), [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+  assert.ok(results.every((r) => r.ready() && r.successful()));
+});
+
+Deno.test("Pool.applyAsync() calls errorCallback and get() rejects with the task's error", async () => {
+  await using p = pool();
+  let reported: unknown;
+  const result = p.applyAsync(tasks.fail, ["nope"], { errorCallback: (e) => (reported = e) });
+  await result.wait();
+  assert.ok(result.ready());
+  assert.equal(result.successful(), false);
+  await assert.rejects(result.get(), (e: unknown) => e === reported);
+});
+
+Deno.test("AsyncResult.get(timeout) rejects with TimeoutError and the task keeps running", async () => {
+  await using p = pool();
+  const cells = new Int32Array(new SharedArrayBuffer(16));
+  const result = p.applyAsync(tasks.holdUntil, [cells.buffer as SharedArrayBuffer, 5]);
+  const started = performance.now();
+  await assert.rejects(result.get(50), TimeoutError);
+  assert.ok(performance.now() - started >= 45);
+  assert.equal(result.ready(), false);
+  assert.throws(() => result.successful(), /not finished/);
+  await result.wait(10);
+  release(cells);
+  assert.equal(await result, 5);
+});
+
+Deno.test("Pool.map() returns results in input order with the default and explicit chunksize", async () => {
+  await using p = pool();
+  const input = Array.from({ length: 1000 }, (_, i) => i);
+  const expected = input.map((x) => x * x);
+  assert.deepEqual(await p.map(tasks.square, input), expected);
+  assert.deepEqual(await p.map(tasks.square, input, { chunksize: 7 }), expected);
+  assert.deepEqual(await p.map(tasks.square, new Set([3, 4])), [9, 16]);
+  assert.deepEqual(await p.map(tasks.square, []), []);
+  assert.deepEqual(await p.map(tasks.slowSquare, [1, 2, 3, 4, 5]), [1, 4, 9, 16, 25]);
+});
+
+Deno.test("Pool.map() keeps numbers exact through the packed path (-0, NaN, big ints)", async () => {
+  await using p = pool();
+  const input = Array.from({ length: 600 }, (_, i) => i % 3 === 0 ? -0 : i % 3 === 1 ? NaN : 2 ** 53 - i);
+  const out = await p.map(tasks.identity, input, { chunksize: 300 });
+  assert.equal(out.length, 600);
+  for (let i = 0; i < 600; i++) assert.ok(Object.is(out[i], input[i]), `item ${i}`);
+});
+
+Deno.test("Pool.map() rejects with the first failing item's error", async () => {
+  await using p = pool();
+  await assert.rejects(p.map(tasks.failOn, Array.from({ length: 50 }, (_, i) => i)), {
+    name: "TypeError",
+    message: "unlucky 13",
+  });
+});
+
+Deno.test("Pool.mapAsync() and starmapAsync() call back with the whole list", async () => {
+  await using p = pool();
+  let mapped: number[] = [];
+  await p.mapAsync(tasks.square, [1, 2, 3], { callback: (r) => (mapped = r) });
+  assert.deepEqual(mapped, [1, 4, 9]);
+  const starred = await p.starmapAsync(tasks.add, [[1, 2], [3, 4]]).get();
+  assert.deepEqual(starred, [3, 7]);
+  assert.deepEqual(await p.starmap(tasks.add, [[5, 5], [6, 6]], { chunksize: 1 }), [10, 12]);
+  let failure: unknown;
+  await p.map_async(tasks.failOn, [12, 13], { errorCallback: (e) => (failure = e) }).wait();
+  assert.ok(failure instanceof TypeError);
+});
+
+Deno.test("Pool.imap() streams in order while the input is still being read", async () => {
+  await using p = pool();
+  let produced = 0;
+  function* input() {
+    for (let i = 0; i < 100; i++) {
+      produced++;
+      yield i;
+    }
+  }
+  const seen: number[] = [];
+  for await (const r of p.imap(tasks.square, input())) {
+    if (seen.length === 0) assert.ok(produced < 100, `first result after ${produced} inputs`);
+    seen.push(r);
+  }
+  assert.deepEqual(seen, Array.from({ length: 100 }, (_, i) => i * i));
+});
+
+Deno.test("Pool.imapUnordered() yields every result once, from async iterables too", async () => {
+  await using p = pool();
+  async function* input() {
+    for (let i = 0; i < 50; i++) yield i;
+  }
+  const seen: number[] = [];
+  for await (const r of p.imapUnordered(tasks.square, input(), { chunksize: 4 })) seen.push(r);
+  assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i * i));
+  const aliased: number[] = [];
+  for await (const r of p.imap_unordered(tasks.square, [2, 3])) aliased.push(r);
+  assert.deepEqual(aliased.sort(), [4, 9]);
+});
+
+Deno.test("Pool.imap() throws the failing item's error in order", async () => {
+  await using p = pool();
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const r of p.imap(tasks.failOn, [11, 12, 13, 14])) seen.push(r);
+  }, /unlucky 13/);
+  assert.deepEqual(seen, [11, 12]);
+});
+
+Deno.test("Pool spreads tasks over its workers and currentProcess() names them", async () => {
+  await using p = pool({ processes: 2 });
+  const cells = new Int32Array(new SharedArrayBuffer(16));
+  const flag = cells.buffer as SharedArrayBuffer;
+  // Two tasks held at once can only run on two different workers.
+  const held = [p.apply(tasks.holdUntil, [flag, 1]), p.apply(tasks.holdUntil, [flag, 2])];
+  await cellReaches(cells, 1, 2);
+  const names = new Set<string>();
+  release(cells);
+  await Promise.all(held);
+  for (const r of await p.map(tasks.whoami, Array(20).fill(0), { chunksize: 1 })) {
+    assert.match(r.name, /^PoolWorker-\d+$/);
+    assert.ok(r.pid > 0 && r.pid !== Deno.pid);
+    names.add(r.name);
+  }
+  assert.ok(names.size >= 1 && names.size <= 2);
+});
+
+Deno.test("Pool errors keep their class, name, message, properties and remote stack", async () => {
+  await using p = pool();
+  await assert.rejects(p.apply(tasks.fail, ["bad input"]), (e: unknown) => {
+    assert.ok(e instanceof RangeError);
+    assert.equal((e as Error).message, "bad input");
+    assert.ok((e as Error).cause instanceof RemoteError);
+    assert.match(((e as Error).cause as Error).message, /fail .*tasks\.ts/);
+    return true;
+  });
+  await assert.rejects(p.apply(tasks.failCustom), (e: unknown) => {
+    assert.equal((e as Error).name, "QuotaError");
+    assert.equal((e as Error).message, "over quota");
+    assert.equal((e as { code?: string }).code, "E_QUOTA");
+    return true;
+  });
+  await assert.rejects(p.apply(tasks.throwString), (e: unknown) => e === "plain string");
+});
+
+Deno.test("Pool values keep structured-clone types both ways", async () => {
+  await using p = pool();
+  const value = {
+    date: new Date(0),
+    map: new Map([[1, "a"]]),
+    set: new Set([1n]),
+    bytes: new Uint8Array([1, 2, 3]),
+    nothing: undefined,
+    nested: [{ deep: [NaN, -0, Infinity] }],
+  };
+  assert.deepEqual(await p.apply(tasks.identity, [value]), value);
+  assert.deepEqual(await p.map(tasks.identity, [undefined, 1n, "x"]), [undefined, 1n, "x"]);
+});
+
+Deno.test("Pool fails only the task whose argument or result cannot be cloned", async () => {
+  await using p = pool();
+  await assert.rejects(
+    p.apply(tasks.identity, [{ fn: () => 1 }]),
+    /Cannot send the arguments of task 'identity' to a worker/,
+  );
+  await assert.rejects(
+    p.apply(tasks.returnFunction),
+    /Cannot send the result of task 'returnFunction' to the main thread/,
+  );
+  assert.equal(await p.apply(tasks.square, [3]), 9);
+});
+
+Deno.test("Pool refuses closures, arrow functions and non-functions at submit", async () => {
+  await using p = pool();
+  assert.throws(() => p.applyAsync((x: number) => x, [1]), {
+    name: "TypeError",
+    message: /arrow function.*export function/,
+  });
+  await assert.rejects(p.apply(null as never), /expected an exported function, received null/);
+  function notExported(x: number) {
+    return x;
+  }
+  // Found nowhere among the exports: refused before it runs, naming it.
+  await assert.rejects(p.apply(notExported, [1]), {
+    name: "TypeError",
+    message: /function 'notExported' is not exported/,
+  });
+  assert.equal(await p.apply(tasks.square, [2]), 4);
+});
+
+Deno.test("Pool validates its options with clear errors", () => {
+  for (const bad of [0, -1, 1.5]) {
+    assert.throws(() => new Pool(bad), {
+      name: "RangeError",
+      message: `Cannot create pool: 'processes' must be a positive integer, received ${bad}`,
+    });
+  }
+  assert.throws(() => new Pool({ processes: "2" as never }), {
+    name: "TypeError",
+    message: /'processes' must be a positive integer, received "2" \(a string\)/,
+  });
+  assert.throws(() => new Pool({ maxtasksperchild: 0 }), RangeError);
+  assert.throws(() => new Pool({ concurrency: 0 }), RangeError);
+  assert.throws(() => new Pool({ initializer: 42 as never }), {
+    name: "TypeError",
+    message: /'initializer' must be a function/,
+  });
+  assert.throws(() => new Pool({ backend: "fork" as never }), TypeError);
+});
+
+Deno.test("Pool.map() validates chunksize and iterables", async () => {
+  await using p = pool();
+  assert.throws(() => p.mapAsync(tasks.square, [1], { chunksize: 0 }), RangeError);
+  assert.throws(() => p.mapAsync(tasks.square, 5 as never), /must be iterable/);
+  assert.throws(() => p.starmapAsync(tasks.add, [1 as never]), /item 0 must be an array/);
+});
+
+Deno.test("Pool refuses tasks after close() and terminate(); join() needs one of them", async () => {
+  const p = pool();
+  await assert.rejects(p.join(), /call close\(\) or terminate\(\) first/);
+  p.close();
+  assert.throws(() => p.applyAsync(tasks.square, [1]), /the pool is closed/);
+  await p.join();
+  const q = pool();
+  await q.terminate();
+  assert.throws(() => q.apply_async(tasks.square, [1]), /the pool is terminated/);
+  await q.join();
+});
+
+Deno.test("Pool.close() lets queued tasks finish before join() resolves", async () => {
+  const p = pool({ processes: 1 });
+  const results = [1, 2, 3, 4].map((x) => p.applyAsync(tasks.slowSquare, [x]));
+  p.close();
+  await p.join();
+  assert.ok(results.every((r) => r.ready()));
+  assert.deepEqual(await Promise.all(results), [1, 4, 9, 16]);
+});
+
+Deno.test("Pool.terminate() rejects unfinished tasks", async () => {
+  const p = pool({ processes: 1 });
+  const cells = new Int32Array(new SharedArrayBuffer(16));
+  const running = p.applyAsync(tasks.holdUntil, [cells.buffer as SharedArrayBuffer, 1]);
+  const queued = p.applyAsync(tasks.square, [2]);
+  await cellReaches(cells, 1, 1);
+  await p.terminate();
+  await assert.rejects(running.get(), /terminated before the task finished/);
+  await assert.rejects(queued.get(), /terminated/);
+  release(cells);
+});
+
+Deno.test("Pool initializer runs in each worker with initargs", async () => {
+  await using p = pool({ initializer: tasks.init, initargs: [{ ready: true }] });
+  const seen = await p.map(tasks.readInit, [1, 2, 3, 4], { chunksize: 1 });
+  assert.deepEqual(seen, Array(4).fill({ ready: true }));
+});
+
+Deno.test("Pool with a failing initializer rejects its tasks and reports the cause", async () => {
+  const p = pool({ initializer: tasks.failingInit });
+  await assert.rejects(p.apply(tasks.square, [1]), (e: unknown) => {
+    assert.match((e as Error).message, /could not start.*initializer exploded/);
+    return true;
+  });
+  assert.throws(() => p.applyAsync(tasks.square, [1]), /the pool is broken/);
+  await p.terminate();
+  await p.join();
+});
+
+Deno.test("Pool with maxtasksperchild replaces workers with fresh pids", async () => {
+  await using p = pool({ processes: 1, maxtasksperchild: 2 });
+  const pids = [];
+  for (let i = 0; i < 6; i++) pids.push((await p.apply(tasks.whoami)).pid);
+  assert.equal(new Set(pids).size, 3, `pids ${pids}`);
+  assert.equal(pids[0], pids[1]);
+  assert.notEqual(pids[1], pids[2]);
+});
+
+Deno.test("Pool replaces a worker that dies from an uncaught error, failing only its task", async () => {
+  await using p = pool({ processes: 1 });
+  const before = await p.apply(tasks.whoami);
+  await assert.rejects(
+    p.apply(tasks.crashOutsideTask),
+    /PoolWorker-\d+ .*raised an uncaught error outside its task.*escaped the task/,
+  );
+  const after = await p.apply(tasks.whoami);
+  assert.notEqual(after.pid, before.pid);
+  assert.equal(await p.apply(tasks.square, [5]), 25);
+});
+
+Deno.test("Pool replaces a worker that closes itself", async () => {
+  await using p = pool({ processes: 1 });
+  await assert.rejects(p.apply(tasks.closeSelf), /closed itself; task 'closeSelf' did not finish/);
+  assert.equal(await p.apply(tasks.square, [6]), 36);
+});
+
+Deno.test("Pool concurrency runs several async tasks at once in one worker", async () => {
+  const cells = new Int32Array(new SharedArrayBuffer(16));
+  const flag = cells.buffer as SharedArrayBuffer;
+  {
+    await using p = pool({ processes: 1, concurrency: 4 });
+    await p.map(tasks.asyncConcurrency, Array(8).fill(flag), { chunksize: 1 });
+    assert.equal(Atomics.load(cells, 3), 4);
+  }
+  Atomics.store(cells, 3, 0);
+  {
+    await using p = pool({ processes: 1 });
+    await p.map(tasks.asyncConcurrency, Array(4).fill(flag), { chunksize: 1 });
+    assert.equal(Atomics.load(cells, 3), 1);
+  }
+});
+
+Deno.test("Pool 'node' backend runs tasks and terminate() stops a task stuck in a loop", async () => {
+  const p = pool({ processes: 1, backend: "node" });
+  assert.equal(await p.apply(tasks.square, [4]), 16);
+  const cells = new Int32Array(new SharedArrayBuffer(16));
+  const stuck = p.applyAsync(tasks.spinForever, [cells.buffer as SharedArrayBuffer]);
+  await cellReaches(cells, 1, 1);
+  await p.terminate();
+  await assert.rejects(stuck.get(), /terminated/);
+});
+
+Deno.test("cpuCount() and cpu_count() report the cores", () => {
+  assert.ok(cpuCount() >= 1);
+  assert.equal(cpu_count(), cpuCount());
+});
