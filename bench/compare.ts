@@ -1,0 +1,103 @@
+// `deno task bench`: the same Pool workloads on this project, on Python 3's
+// multiprocessing.Pool(2) and on piscina 5 (Node, 2 threads), in one run.
+// Installs piscina into bench/anchors/ if needed; skips an anchor it cannot run.
+// Prints a Markdown table of values and ratios (also saved to bench/results/).
+
+interface Row {
+  workload: string;
+  value: number;
+  unit: string;
+}
+
+const here = new URL(".", import.meta.url);
+const anchors = new URL("anchors/", here);
+
+async function run(cmd: string, args: string[], cwd: URL): Promise<Map<string, Row> | string> {
+  try {
+    const out = await new Deno.Command(cmd, {
+      args,
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) return `exit ${out.code}: ${new TextDecoder().decode(out.stderr).slice(-300)}`;
+    const rows = new Map<string, Row>();
+    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+      if (line.startsWith("{")) {
+        const row = JSON.parse(line) as Row;
+        rows.set(row.workload, row);
+      }
+    }
+    return rows;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+async function ensurePiscina(): Promise<boolean> {
+  try {
+    await Deno.stat(new URL("node_modules/piscina/package.json", anchors));
+    return true;
+  } catch {
+    console.error("Installing piscina into bench/anchors ...");
+    const out = await new Deno.Command("npm", {
+      args: ["install", "--no-audit", "--no-fund"],
+      cwd: anchors,
+      stdout: "null",
+      stderr: "inherit",
+    }).output().catch(() => ({ success: false }));
+    return out.success;
+  }
+}
+
+console.error("Running this project's Pool ...");
+const ours = await run(Deno.execPath(), ["run", "-A", "pool_workloads.ts"], here);
+if (typeof ours === "string") throw new Error(`The project's workloads failed: ${ours}`);
+console.error("Running piscina (Node) ...");
+const piscina = (await ensurePiscina())
+  ? await run("node", ["piscina_bench.mjs"], anchors)
+  : "piscina could not be installed";
+console.error("Running Python multiprocessing ...");
+const python = await run("python3", ["python_pool.py"], anchors);
+
+const workloads: [string, string, "higher" | "lower", string][] = [
+  ["start", "construct + first result, 2 workers", "lower", "<= piscina"],
+  ["apply", "apply() round trip, trivial task", "lower", "<= 1/3 of piscina"],
+  ["applyAsync", "applyAsync throughput, 100k trivial tasks", "higher", ">= 5x piscina"],
+  ["map", "map of 1M ints, default chunksize", "higher", ">= 2x Python"],
+  ["cpu", "CPU-bound map speedup on 2 workers (serial / parallel)", "higher", ">= 0.95 x cores"],
+];
+
+function cell(anchor: Map<string, Row> | string, key: string, mine: Row): string {
+  if (typeof anchor === "string") return "skipped";
+  const row = anchor.get(key);
+  if (!row) return "n/a";
+  const ratio = mine.value / row.value;
+  return `${fmt(row.value)} ${row.unit} (ours ${ratio.toFixed(2)}x)`;
+}
+
+function fmt(v: number): string {
+  return v >= 1000 ? Math.round(v).toLocaleString("en-US") : v.toFixed(v >= 10 ? 1 : 2);
+}
+
+const lines = [
+  `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${new Date().toISOString()}`,
+  "",
+  "| workload | this project | piscina 5 (ratio) | Python Pool(2) (ratio) | target |",
+  "|---|---|---|---|---|",
+];
+for (const [key, label, , target] of workloads) {
+  const mine = ours.get(key)!;
+  lines.push(
+    `| ${label} | ${fmt(mine.value)} ${mine.unit} | ${cell(piscina, key, mine)} | ${
+      cell(python, key, mine)
+    } | ${target} |`,
+  );
+}
+lines.push("", "Ratios are ours / theirs: for ms and µs lower is better, for rates higher.");
+if (typeof piscina === "string") lines.push(`piscina skipped: ${piscina}`);
+if (typeof python === "string") lines.push(`Python skipped: ${python}`);
+const table = lines.join("\n");
+console.log(table);
+await Deno.mkdir(new URL("results/", here), { recursive: true });
+await Deno.writeTextFile(new URL("results/latest.md", here), table + "\n");

@@ -1,0 +1,68 @@
+// The comparison workloads on this project's Pool. Run by compare.ts (one JSON
+// line per workload on stdout); the same workloads are in anchors/.
+import { Pool } from "../mod.ts";
+
+/** The trivial task. */
+export function inc(x: number): number {
+  return x + 1;
+}
+
+/** The CPU-bound task: primes below `limit`, by trial division. */
+export function countPrimes(limit: number): number {
+  let count = 0;
+  for (let n = 2; n < limit; n++) {
+    let prime = true;
+    for (let d = 2; d * d <= n; d++) {
+      if (n % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) count++;
+  }
+  return count;
+}
+
+function report(workload: string, value: number, unit: string): void {
+  console.log(JSON.stringify({ workload, value, unit }));
+}
+
+if (import.meta.main) {
+  const [applyN, asyncN, mapN, cpuLimit] = [20_000, 100_000, 1_000_000, 300_000];
+
+  let t = performance.now();
+  const pool = new Pool(2);
+  await pool.apply(inc, [1]);
+  report("start", performance.now() - t, "ms");
+
+  for (let i = 0; i < 2_000; i++) await pool.apply(inc, [i]); // warm-up
+  t = performance.now();
+  for (let i = 0; i < applyN; i++) await pool.apply(inc, [i]);
+  report("apply", ((performance.now() - t) * 1000) / applyN, "us");
+
+  await Promise.all(Array.from({ length: 10_000 }, (_, i) => pool.applyAsync(inc, [i])));
+  t = performance.now();
+  const results = [];
+  for (let i = 0; i < asyncN; i++) results.push(pool.applyAsync(inc, [i]));
+  await Promise.all(results);
+  report("applyAsync", asyncN / ((performance.now() - t) / 1000), "tasks/s");
+
+  const ints = Array.from({ length: mapN }, (_, i) => i);
+  await pool.map(inc, ints);
+  t = performance.now();
+  await pool.map(inc, ints);
+  report("map", mapN / ((performance.now() - t) / 1000), "items/s");
+
+  const limits = Array(8).fill(cpuLimit);
+  countPrimes(cpuLimit);
+  t = performance.now();
+  for (const limit of limits) countPrimes(limit);
+  const serial = performance.now() - t;
+  await pool.map(countPrimes, [cpuLimit, cpuLimit], { chunksize: 1 });
+  t = performance.now();
+  await pool.map(countPrimes, limits, { chunksize: 1 });
+  report("cpu", serial / (performance.now() - t), "x");
+
+  pool.close();
+  await pool.join();
+}
