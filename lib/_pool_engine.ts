@@ -4,9 +4,15 @@
 //
 // Dispatch: each worker holds at most `window` tasks. While tasks take long,
 // the window is `concurrency`, so an idle worker always gets the next task
-// (Python's behaviour). While round trips are short (< FAST_MS) the window
-// grows by PREFETCH, so batches of trivial tasks keep every worker busy
-// instead of waiting for a round trip per task.
+// (Python's behaviour). Short tasks are prefetched, up to about QUEUE_MS of
+// work per worker, so batches of trivial tasks keep every worker busy instead
+// of waiting for a round trip per task.
+//
+// Starting: `new Worker()` blocks the main thread for ~15 ms on Deno (the
+// isolate is created there), so the first worker starts at once and the
+// others one per event-loop turn: each as soon as the previous one is ready,
+// or at once when tasks are waiting for a worker. The first result comes
+// back without waiting for the whole pool to be built.
 //
 // Waking: workers bump one shared result bell after writing outcomes. The
 // main thread waits on it with Atomics.waitAsync (its event loop never
@@ -15,13 +21,20 @@
 // ~40 µs of wake-up latency on Deno.
 
 import { type FunctionRef } from "./_function_ref.ts";
-import { ERR, OK, type ToMain } from "./_protocol.ts";
-import { type Backend, type PendingTask, PoolWorker, type WorkerSettings } from "./_pool_worker.ts";
+import { CALL, CHUNK, ERR, OK, type ToMain } from "./_protocol.ts";
+import {
+  type Backend,
+  loadNodeWorkerClass,
+  type NodeWorkerClass,
+  type PendingTask,
+  PoolWorker,
+  type WorkerSettings,
+} from "./_pool_worker.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
 import { nextPid } from "./_context.ts";
 
-const FAST_MS = 1;
-const PREFETCH = 64;
+const QUEUE_MS = 2;
+const MAX_PREFETCH = 256;
 const SPIN_MS = 0.05;
 
 /** The lifecycle states, as in CPython's pool. */
@@ -36,15 +49,12 @@ export interface EngineConfig {
   settings: Omit<WorkerSettings, "resultBell">;
 }
 
-/** Builds the wire message of a task once its id is known. */
-export type TaskBuilder = (id: number) => PendingTask["message"];
-
 /** Runs tasks on a set of workers; the Pool facade is its only user. */
 export class PoolEngine {
   #config: EngineConfig;
   #settings: WorkerSettings;
   #workers: PoolWorker[] = [];
-  #queue: [number, PendingTask][] = [];
+  #queue: PendingTask[] = [];
   #queueHead = 0;
   #nextTaskId = 1;
   #outstanding = 0;
@@ -53,14 +63,21 @@ export class PoolEngine {
   #bell = new Int32Array(new SharedArrayBuffer(4));
   #dispatchScheduled = false;
   #waiting = false;
-  #latencyMs = Infinity;
+  /** Estimated time a worker spends on one task (EWMA); Infinity until measured. */
+  #serviceMs = Infinity;
   #idle: (() => void)[] = [];
   #stopped: Promise<void> | undefined;
+  /** Workers still to start to reach `processes`. */
+  #toSpawn: number;
+  #spawnTimer: ReturnType<typeof setTimeout> | undefined;
+  #loadingNode = false;
+  #nodeWorkerClass: NodeWorkerClass | undefined;
 
   constructor(config: EngineConfig) {
     this.#config = config;
     this.#settings = { ...config.settings, resultBell: this.#bell.buffer as SharedArrayBuffer };
-    for (let i = 0; i < config.processes; i++) this.#spawn();
+    this.#toSpawn = config.processes;
+    this.#spawnNext(true);
   }
 
   /** `"run"`, `"close"`, `"terminate"` or `"broken"`. */
@@ -79,10 +96,31 @@ export class PoolEngine {
     );
   }
 
-  /** Queues one task; `settle` receives its outcome exactly once. */
-  submit(fn: FunctionRef, build: TaskBuilder, settle: PendingTask["settle"]): void {
+  /** Queues `fn(...args)`; `settle` receives its outcome exactly once. */
+  submitCall(fn: FunctionRef, args: unknown[], settle: PendingTask["settle"]): void {
     const id = this.#nextTaskId++;
-    this.#queue.push([id, { fn, message: build(id), settle, sentAt: 0 }]);
+    this.#enqueue({ fn, message: [CALL, id, fn.id, args], settle, sentAt: 0, ahead: 0 });
+  }
+
+  /** Queues `fn` over `items` (spread when `star`) as one task. */
+  submitChunk(
+    fn: FunctionRef,
+    items: unknown[],
+    star: boolean,
+    settle: PendingTask["settle"],
+  ): void {
+    const id = this.#nextTaskId++;
+    this.#enqueue({
+      fn,
+      message: [CHUNK, id, fn.id, items, star ? 1 : 0],
+      settle,
+      sentAt: 0,
+      ahead: 0,
+    });
+  }
+
+  #enqueue(task: PendingTask): void {
+    this.#queue.push(task);
     this.#outstanding++;
     this.#scheduleDispatch();
   }
@@ -117,6 +155,8 @@ export class PoolEngine {
   }
 
   #stopWorkers(): Promise<void> {
+    this.#toSpawn = 0;
+    clearTimeout(this.#spawnTimer);
     this.#stopped ??= (async () => {
       const workers = this.#workers;
       this.#workers = [];
@@ -126,14 +166,45 @@ export class PoolEngine {
     return this.#stopped;
   }
 
-  #spawn(): void {
-    const worker = new PoolWorker(this.#config.backend, nextPid(), this.#settings, {
+  /** Starts the next missing worker, now or on the next event-loop turn. */
+  #spawnNext(now = false): void {
+    if (this.#toSpawn === 0 || this.#spawnTimer !== undefined || this.#loadingNode) return;
+    if (this.#config.backend === "node" && !this.#nodeWorkerClass) {
+      this.#loadingNode = true;
+      loadNodeWorkerClass().then((NodeWorker) => {
+        this.#nodeWorkerClass = NodeWorker;
+        this.#loadingNode = false;
+        this.#spawnNext(true);
+      });
+      return;
+    }
+    if (now) return this.#spawnOne();
+    this.#spawnTimer = setTimeout(() => {
+      this.#spawnTimer = undefined;
+      this.#spawnOne();
+    }, 0);
+  }
+
+  #spawnOne(): void {
+    if (this.#toSpawn === 0) return;
+    this.#toSpawn--;
+    const worker = new PoolWorker(this.#nodeWorkerClass, nextPid(), this.#settings, {
       outcome: (w, o) => this.#onOutcome(w, o),
-      ready: () => {},
+      ready: () => this.#spawnNext(),
       initFailed: (w, e) => this.#onInitFailed(w, e),
       death: (w, reason) => this.#onDeath(w, reason),
     });
     this.#workers.push(worker);
+    this.#scheduleDispatch();
+    if (this.#queueHead < this.#queue.length) this.#spawnNext();
+  }
+
+  /** Replaces a worker that died or retired, unless the pool is stopping. */
+  #replace(): void {
+    if (this.#state === "terminate" || this.#state === "broken") return;
+    if (this.#state === "close" && this.#queueHead >= this.#queue.length) return;
+    this.#toSpawn++;
+    this.#spawnNext(true);
   }
 
   #scheduleDispatch(): void {
@@ -142,9 +213,10 @@ export class PoolEngine {
     queueMicrotask(() => this.#dispatch());
   }
 
+  /** Tasks a worker may hold: enough to keep it busy for about QUEUE_MS. */
   #window(): number {
-    const c = this.#config.concurrency;
-    return this.#latencyMs < FAST_MS ? c + PREFETCH : c;
+    const prefetch = Math.min(MAX_PREFETCH, Math.floor(QUEUE_MS / this.#serviceMs));
+    return this.#config.concurrency + prefetch;
   }
 
   #dispatch(): void {
@@ -160,10 +232,11 @@ export class PoolEngine {
       for (const worker of this.#workers) {
         if (this.#queueHead >= this.#queue.length) break;
         if (worker.dead || worker.retiring || worker.inflight.size >= window) continue;
-        const [id, task] = this.#queue[this.#queueHead];
-        this.#queue[this.#queueHead++] = undefined as unknown as [number, PendingTask];
+        const task = this.#queue[this.#queueHead];
+        this.#queue[this.#queueHead++] = undefined as unknown as PendingTask;
         task.sentAt = now;
-        worker.send(id, task);
+        task.ahead = worker.inflight.size;
+        worker.send(task);
         if (max !== undefined && worker.dispatched >= max) worker.retiring = true;
         progress = true;
         sent++;
@@ -172,6 +245,8 @@ export class PoolEngine {
     if (this.#queueHead === this.#queue.length) {
       this.#queue = [];
       this.#queueHead = 0;
+    } else {
+      this.#spawnNext(); // tasks are waiting: start the missing workers now
     }
     if (sent === 0) return;
     for (const worker of this.#workers) worker.flush();
@@ -222,10 +297,11 @@ export class PoolEngine {
     const task = worker.inflight.get(id);
     if (!task) return;
     worker.inflight.delete(id);
-    const latency = performance.now() - task.sentAt;
-    this.#latencyMs = this.#latencyMs === Infinity
-      ? latency
-      : this.#latencyMs * 0.8 + latency * 0.2;
+    // The tasks ahead of it ran first: share the wait among them.
+    const service = (performance.now() - task.sentAt) / (task.ahead + 1);
+    this.#serviceMs = this.#serviceMs === Infinity
+      ? service
+      : this.#serviceMs * 0.9 + service * 0.1;
     if (worker.retiring && worker.inflight.size === 0) this.#retire(worker);
     this.#settle(task, kind === OK, kind === ERR ? fromWireError(value as WireError) : value);
     this.#scheduleDispatch();
@@ -245,7 +321,7 @@ export class PoolEngine {
   #retire(worker: PoolWorker): void {
     this.#remove(worker);
     worker.terminate();
-    if (this.#state === "run" || this.#queueHead < this.#queue.length) this.#spawn();
+    this.#replace();
   }
 
   #remove(worker: PoolWorker): void {
@@ -257,7 +333,7 @@ export class PoolEngine {
     this.#remove(worker);
     const lost = [...worker.inflight.values()];
     worker.inflight.clear();
-    if (this.#state === "run" || this.#state === "close") this.#spawn();
+    this.#replace();
     for (const task of lost) {
       this.#settle(
         task,
@@ -291,7 +367,7 @@ export class PoolEngine {
     const queued = this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
-    for (const [, task] of queued) this.#settle(task, false, error());
+    for (const task of queued) this.#settle(task, false, error());
     for (const worker of this.#workers) {
       const inflight = [...worker.inflight.values()];
       worker.inflight.clear();

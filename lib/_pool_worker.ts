@@ -3,7 +3,7 @@
 // batches task messages into the shared-memory ring, reads outcomes back, and
 // turns every way a worker can die into one `onDeath` call.
 
-import { Worker as NodeWorker } from "node:worker_threads";
+import type { Worker as NodeWorker } from "node:worker_threads";
 import type { FunctionRef } from "./_function_ref.ts";
 import { isJsonSafe } from "./_json_safe.ts";
 import { packNumbers } from "./_number_array.ts";
@@ -28,10 +28,14 @@ export type Backend = "web" | "node";
 /** A task as the pool tracks it until its outcome arrives. */
 export interface PendingTask {
   readonly fn: FunctionRef;
+  /** The wire message; its second field is the task id. */
   readonly message: CallMessage | ChunkMessage;
   /** Delivers the outcome; called exactly once. */
-  settle(ok: boolean, value: unknown): void;
+  readonly settle: (ok: boolean, value: unknown) => void;
+  /** When it was sent to a worker (performance.now()). */
   sentAt: number;
+  /** Tasks the worker held when this one was sent: they ran before it. */
+  ahead: number;
 }
 
 /** What a worker reports to its pool. */
@@ -45,7 +49,22 @@ export interface PoolWorkerEvents {
 /** Settings shared by all workers of a pool. */
 export type WorkerSettings = Omit<InitMessage, "t" | "name" | "pid" | "toWorker" | "toMain">;
 
-const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+const WEB_ENTRY = new URL("./_worker.ts", import.meta.url);
+const NODE_ENTRY = new URL("./_worker_node.ts", import.meta.url);
+
+/** The node:worker_threads Worker class. */
+export type NodeWorkerClass = typeof NodeWorker;
+
+let nodeWorkerClass: Promise<NodeWorkerClass> | undefined;
+
+/**
+ * Loads node:worker_threads on first use only: importing it costs ~7 ms,
+ * which the default backend should not pay.
+ */
+export function loadNodeWorkerClass(): Promise<NodeWorkerClass> {
+  nodeWorkerClass ??= import("node:worker_threads").then((m) => m.Worker);
+  return nodeWorkerClass;
+}
 
 /** One worker thread of a pool, seen from the main thread. */
 export class PoolWorker {
@@ -66,8 +85,12 @@ export class PoolWorker {
   #batch: ToWorker[] = [];
   #defined = new Set<number>();
 
+  /**
+   * Starts the thread: a Web Worker, or a node worker when `NodeWorkerClass`
+   * (from {@linkcode loadNodeWorkerClass}) is given.
+   */
   constructor(
-    backend: Backend,
+    NodeWorkerClass: NodeWorkerClass | undefined,
     pid: number,
     settings: WorkerSettings,
     events: PoolWorkerEvents,
@@ -83,15 +106,15 @@ export class PoolWorker {
       toMain: this.#toMain.buffer,
       ...settings,
     };
-    if (backend === "node") {
-      const thread = new NodeWorker(WORKER_URL, { name: this.name } as object);
+    if (NodeWorkerClass) {
+      const thread = new NodeWorkerClass(NODE_ENTRY, { name: this.name } as object);
       thread.on("message", (m: unknown) => this.#receive(m));
       thread.on("error", (e: unknown) => this.#die(`raised an uncaught error: ${message(e)}`));
       thread.on("exit", (code: number) => this.#die(`exited with code ${code}`));
       thread.postMessage(init);
       this.#node = thread;
     } else {
-      const thread = new Worker(WORKER_URL, { type: "module", name: this.name });
+      const thread = new Worker(WEB_ENTRY, { type: "module", name: this.name });
       thread.onmessage = (e) => this.#receive(e.data);
       thread.onerror = (e) => {
         // Handled here: an uncaught worker error must not end the program.
@@ -105,13 +128,13 @@ export class PoolWorker {
   }
 
   /** Queues a task for the next `flush()`. */
-  send(id: number, task: PendingTask): void {
+  send(task: PendingTask): void {
     const fn = task.fn;
     if (!this.#defined.has(fn.id)) {
       this.#defined.add(fn.id);
       this.#batch.push([DEF, fn.id, fn.name, fn.src]);
     }
-    this.inflight.set(id, task);
+    this.inflight.set(task.message[1], task);
     this.dispatched++;
     this.#batch.push(task.message);
   }

@@ -17,6 +17,11 @@ export const RING = {
   TAIL: 1,
   /** Doorbell the consumer waits on; bumped after writes and postMessage kicks. */
   BELL: 2,
+  /**
+   * 1 while the consumer sleeps on BELL, 0 while it works or spins. The
+   * producer calls Atomics.notify (a ~7 µs syscall) only when it is 1.
+   */
+  SLEEPING: 3,
   HEADER_BYTES: 16,
 } as const;
 

@@ -20,6 +20,9 @@ export class Ring {
   #bytes: Uint8Array;
   #mask: number;
   #capacity: number;
+  #headerBytes = new Uint8Array(4);
+  #header = new DataView(this.#headerBytes.buffer);
+  #scratch = new Uint8Array(4096);
 
   /** Creates a ring with `capacity` bytes (a power of two), or attaches to `buffer`. */
   constructor(capacityOrBuffer: number | SharedArrayBuffer) {
@@ -39,23 +42,32 @@ export class Ring {
 
   /** Appends one frame of JSON text; returns false (writing nothing) when it does not fit. */
   write(json: string): boolean {
-    const data = encoder.encode(json);
-    const need = 4 + data.length;
     const head = Atomics.load(this.#ctl, RING.HEAD);
-    const tail = Atomics.load(this.#ctl, RING.TAIL);
-    if (need > this.#capacity - ((head - tail) | 0)) return false;
-    const len = new Uint8Array(4);
-    new DataView(len.buffer).setUint32(0, data.length, true);
-    this.#copyIn(head, len);
-    this.#copyIn(head + 4, data);
-    Atomics.store(this.#ctl, RING.HEAD, (head + need) | 0);
+    const free = this.#capacity - ((head - Atomics.load(this.#ctl, RING.TAIL)) | 0);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; most frames fit straight
+    // into the ring, and only frames that wrap go through a scratch copy.
+    const at = (head + 4) & this.#mask;
+    let length: number;
+    if (4 + json.length * 3 <= free && at + json.length * 3 <= this.#capacity) {
+      length = encoder.encodeInto(json, this.#bytes.subarray(at)).written;
+    } else {
+      const data = encoder.encode(json);
+      if (4 + data.length > free) return false;
+      this.#copyIn(head + 4, data);
+      length = data.length;
+    }
+    this.#header.setUint32(0, length, true);
+    this.#copyIn(head, this.#headerBytes);
+    Atomics.store(this.#ctl, RING.HEAD, (head + 4 + length) | 0);
     return true;
   }
 
-  /** Wakes the consumer if it waits (call after one or more writes). */
+  /** Wakes the consumer if it sleeps (call after one or more writes). */
   ring(): void {
     Atomics.add(this.#ctl, RING.BELL, 1);
-    Atomics.notify(this.#ctl, RING.BELL);
+    // Seq-cst: if the consumer's SLEEPING=1 is not visible yet, its wait on
+    // BELL starts after the add above and returns at once.
+    if (Atomics.load(this.#ctl, RING.SLEEPING) !== 0) Atomics.notify(this.#ctl, RING.BELL);
   }
 
   /** Removes and returns the oldest frame's JSON text, or undefined when empty. */
@@ -63,9 +75,11 @@ export class Ring {
     const tail = Atomics.load(this.#ctl, RING.TAIL);
     const head = Atomics.load(this.#ctl, RING.HEAD);
     if (head === tail) return undefined;
-    const len = new DataView(this.#copyOut(tail, 4).buffer).getUint32(0, true);
-    const text = decoder.decode(this.#copyOut(tail + 4, len));
-    Atomics.store(this.#ctl, RING.TAIL, (tail + 4 + len) | 0);
+    this.#copyOut(tail, 4, this.#headerBytes);
+    const length = this.#header.getUint32(0, true);
+    if (this.#scratch.length < length) this.#scratch = new Uint8Array(length * 2);
+    const text = decoder.decode(this.#copyOut(tail + 4, length, this.#scratch));
+    Atomics.store(this.#ctl, RING.TAIL, (tail + 4 + length) | 0);
     return text;
   }
 
@@ -81,13 +95,12 @@ export class Ring {
     if (first < src.length) this.#bytes.set(src.subarray(first), 0);
   }
 
-  #copyOut(pos: number, length: number): Uint8Array {
-    // TextDecoder refuses views of shared memory, so the frame is copied out.
-    const out = new Uint8Array(length);
+  /** Copies `length` bytes at `pos` into `out` (TextDecoder refuses views of shared memory). */
+  #copyOut(pos: number, length: number, out: Uint8Array): Uint8Array {
     const at = pos & this.#mask;
     const first = Math.min(length, this.#capacity - at);
     out.set(this.#bytes.subarray(at, at + first));
     if (first < length) out.set(this.#bytes.subarray(0, length - first), first);
-    return out;
+    return out.subarray(0, length);
   }
 }

@@ -27,27 +27,38 @@ export type Settle = (ok: boolean, value: unknown) => void;
  * ```
  */
 export class AsyncResult<T> implements PromiseLike<T> {
-  #promise: Promise<T>;
   #state: "pending" | "fulfilled" | "rejected" = "pending";
+  #value: unknown;
+  // Made only when someone asks (then/get/wait), who then handles it: a pool
+  // can hand out 100k results read through callbacks only, and an error
+  // nobody asked for must not become an unhandled rejection.
+  #promise: Promise<T> | undefined;
+  #resolve: ((value: T) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
 
   /**
    * @param executor Receives the function that settles this result, as a
    * Promise executor does. Only the first call counts.
    */
   constructor(executor: (settle: Settle) => void) {
-    let resolve!: (v: T) => void;
-    let reject!: (e: unknown) => void;
-    this.#promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // Kept for get(): an error nobody asked for is not an unhandled rejection.
-    this.#promise.catch(() => {});
     executor((ok, value) => {
       if (this.#state !== "pending") return;
       this.#state = ok ? "fulfilled" : "rejected";
-      if (ok) resolve(value as T);
-      else reject(value);
+      this.#value = value;
+      if (ok) this.#resolve?.(value as T);
+      else this.#reject?.(value);
+    });
+  }
+
+  #settled(): Promise<T> {
+    if (this.#promise) return this.#promise;
+    if (this.#state === "fulfilled") return this.#promise = Promise.resolve(this.#value as T);
+    if (this.#state === "rejected") {
+      return this.#promise = Promise.reject(this.#value);
+    }
+    return this.#promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
     });
   }
 
@@ -59,7 +70,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * @throws {TimeoutError} When `timeout` passes first; the task keeps running.
    */
   get(timeout?: number): Promise<T> {
-    if (timeout === undefined || this.#state !== "pending") return this.#promise;
+    if (timeout === undefined || this.#state !== "pending") return this.#settled();
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
@@ -68,7 +79,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
           ),
         );
       }, timeout);
-      this.#promise.then(resolve, reject).finally(() => clearTimeout(timer));
+      this.#settled().then(resolve, reject).finally(() => clearTimeout(timer));
     });
   }
 
@@ -109,6 +120,6 @@ export class AsyncResult<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#promise.then(onfulfilled, onrejected);
+    return this.#settled().then(onfulfilled, onrejected);
   }
 }

@@ -8,7 +8,6 @@ import { threadContext } from "./_context.ts";
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
 import { PoolEngine } from "./_pool_engine.ts";
 import type { Backend } from "./_pool_worker.ts";
-import { CALL, CHUNK } from "./_protocol.ts";
 import { cpuCount } from "./process_info.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -203,7 +202,7 @@ export class Pool implements AsyncDisposable {
       );
     }
     this.#engine.checkRunning(`submit task '${ref.name}'`);
-    this.#engine.submit(ref, (id) => [CALL, id, ref.id, args], settle);
+    this.#engine.submitCall(ref, args, settle);
   }
 
   /**
@@ -386,7 +385,7 @@ export class Pool implements AsyncDisposable {
       let failed = false;
       for (let start = 0; start < items.length; start += chunksize) {
         const chunk = items.slice(start, start + chunksize);
-        this.#engine.submit(ref, (id) => [CHUNK, id, ref.id, chunk, star ? 1 : 0], (ok, value) => {
+        this.#engine.submitChunk(ref, chunk, star, (ok, value) => {
           if (failed) return;
           if (!ok) {
             failed = true;
@@ -419,9 +418,10 @@ export class Pool implements AsyncDisposable {
       ordered,
       (chunk) =>
         new Promise((resolve, reject) => {
-          this.#engine.submit(
+          this.#engine.submitChunk(
             ref,
-            (id) => [CHUNK, id, ref.id, chunk, 0],
+            chunk,
+            false,
             (ok, value) => ok ? resolve(value as R[]) : reject(value),
           );
         }),

@@ -1,0 +1,341 @@
+// The worker runtime shared by both worker entries (_worker.ts for Web
+// Workers, _worker_node.ts for node:worker_threads). It imports the task
+// modules, runs the initializer, then executes tasks from its ring (and from
+// postMessage for values JSON cannot carry), at most `concurrency` at a time,
+// and sends the outcomes back in batches.
+//
+// Waiting: an idle worker first spins for SPIN_MS (a task that follows at once
+// then needs no futex wake-up), then blocks in Atomics.wait for at most
+// SYNC_WAIT_MS, then returns to its event loop (Atomics.waitAsync). It never blocks without bound: a blocked
+// Web Worker cannot be terminated, and timers and I/O of async tasks need the
+// event loop, so the synchronous wait is used only when no task is running.
+
+import { enterWorker, setBootstrapping } from "./_context.ts";
+import { resolveFunction } from "./_function_ref.ts";
+import { isJsonSafe } from "./_json_safe.ts";
+import { packNumbers } from "./_number_array.ts";
+import {
+  CALL,
+  CHUNK,
+  DEF,
+  ERR,
+  type InitMessage,
+  OK,
+  RING,
+  type ToMain,
+  type ToWorker,
+  type WorkerControl,
+} from "./_protocol.ts";
+import { toWireError } from "./_remote_error.ts";
+import { Ring } from "./_ring.ts";
+
+const SPIN_MS = 0.05;
+const SYNC_WAIT_MS = 2;
+
+type Fn = (...args: unknown[]) => unknown;
+type Task = Exclude<ToWorker, [typeof DEF, ...unknown[]]>;
+
+/** How a worker entry talks to the main thread. */
+export interface WorkerPort {
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
+  listen(onMessage: (message: unknown) => void): void;
+  /**
+   * Lets the runtime run `beforeClose` when the worker closes itself, so the
+   * pool learns at once (Web Workers send no event for it); absent for
+   * node workers, whose exit the pool sees.
+   */
+  interceptClose?(beforeClose: () => void): void;
+}
+
+let port: WorkerPort;
+
+/** Starts the runtime on `workerPort`: waits for the init message, then runs tasks. */
+export function runWorker(workerPort: WorkerPort): void {
+  port = workerPort;
+  port.listen((message) => {
+    if (Array.isArray(message)) {
+      handle(message as ToWorker);
+    } else if ((message as InitMessage).t === "init") {
+      init(message as InitMessage);
+    }
+  });
+}
+
+let inbox: Ring;
+let outbox: Ring;
+let resultBell: Int32Array;
+let concurrency = 1;
+let mainModule = "";
+const namespaces: { url: string; exports: Record<string, unknown> }[] = [];
+let mainModuleLoaded = false;
+
+/** Resolved functions, or the error that resolving them gave. */
+const functions = new Map<number, Fn | Error>();
+/** Tasks that arrived (by postMessage) before the definition of their function. */
+const parked = new Map<number, Task[]>();
+const names = new Map<number, string>();
+
+const queue: Task[] = [];
+let queueHead = 0;
+let running = 0;
+let defining = 0;
+let outcomes: ToMain[] = [];
+let flushScheduled = false;
+
+async function init(m: InitMessage): Promise<void> {
+  enterWorker(m.name, m.pid, m.pidCounter);
+  inbox = new Ring(m.toWorker);
+  outbox = new Ring(m.toMain);
+  resultBell = new Int32Array(m.resultBell);
+  concurrency = m.concurrency;
+  mainModule = m.mainModule;
+  port.interceptClose?.(() => {
+    flush();
+    control({ t: "closing" });
+  });
+  try {
+    setBootstrapping(true);
+    for (const url of m.modules) namespaces.push({ url, exports: await import(url) });
+    if (m.initializer) {
+      const init = await lookup(m.initializer[0], m.initializer[1]);
+      setBootstrapping(false);
+      await init(...m.initargs);
+    }
+  } catch (error) {
+    control({ t: "init-failed", error: toWireError(error) });
+    return;
+  } finally {
+    setBootstrapping(false);
+  }
+  control({ t: "ready" });
+  pump();
+}
+
+function control(message: WorkerControl): void {
+  port.post(message);
+}
+
+/** Finds a function by reference, importing the main module the first time it is needed. */
+async function lookup(name: string, src: string): Promise<Fn> {
+  try {
+    return resolveFunction(name, src, namespaces);
+  } catch (error) {
+    if (mainModuleLoaded || !mainModule) throw error;
+  }
+  mainModuleLoaded = true;
+  setBootstrapping(true);
+  try {
+    namespaces.push({ url: mainModule, exports: await import(mainModule) });
+  } finally {
+    setBootstrapping(false);
+  }
+  return resolveFunction(name, src, namespaces);
+}
+
+function handle(message: ToWorker): void {
+  if (message[0] === DEF) {
+    define(message[1], message[2], message[3]);
+  } else {
+    queue.push(message);
+    startTasks();
+  }
+}
+
+function define(fnId: number, name: string, src: string): void {
+  names.set(fnId, name);
+  try {
+    functions.set(fnId, resolveFunction(name, src, namespaces));
+  } catch (error) {
+    if (mainModuleLoaded || !mainModule) {
+      functions.set(fnId, error as Error);
+    } else {
+      // The function lives in the main module, imported on first use.
+      defining++;
+      lookup(name, src).then(
+        (fn) => functions.set(fnId, fn),
+        (error) => functions.set(fnId, error),
+      ).finally(() => {
+        defining--;
+        unpark(fnId);
+      });
+      return;
+    }
+  }
+  unpark(fnId);
+}
+
+/** Queues the tasks that arrived before their function was defined. */
+function unpark(fnId: number): void {
+  const waiting = parked.get(fnId);
+  if (!waiting) return;
+  parked.delete(fnId);
+  for (const task of waiting) queue.push(task);
+  startTasks();
+}
+
+function startTasks(): void {
+  while (running < concurrency && queueHead < queue.length) {
+    const task = queue[queueHead++];
+    if (!functions.has(task[2])) {
+      // Its definition is still on the way (or being imported).
+      const list = parked.get(task[2]) ?? [];
+      list.push(task);
+      parked.set(task[2], list);
+      continue;
+    }
+    run(task);
+  }
+  if (queueHead === queue.length) {
+    queue.length = 0;
+    queueHead = 0;
+  }
+}
+
+function run(task: Task): void {
+  const [kind, taskId, fnId] = task;
+  const fn = functions.get(fnId)!;
+  running++;
+  const chunk = kind === CHUNK;
+  if (fn instanceof Error) return finish(taskId, fnId, chunk, false, fn);
+  try {
+    const out = chunk ? runChunk(fn, task[3], task[4] === 1) : fn(...task[3]);
+    if (isThenable(out)) {
+      out.then(
+        (v) => finish(taskId, fnId, chunk, true, v),
+        (e) => finish(taskId, fnId, chunk, false, e),
+      );
+    } else {
+      finish(taskId, fnId, chunk, true, out);
+    }
+  } catch (error) {
+    finish(taskId, fnId, chunk, false, error);
+  }
+}
+
+/** Runs a map chunk; an async function switches to awaiting each item in turn. */
+function runChunk(fn: Fn, items: ArrayLike<unknown>, star: boolean): unknown {
+  const results = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const out = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+    if (isThenable(out)) return finishChunkAsync(fn, items, star, results, i, out);
+    results[i] = out;
+  }
+  return results;
+}
+
+async function finishChunkAsync(
+  fn: Fn,
+  items: ArrayLike<unknown>,
+  star: boolean,
+  results: unknown[],
+  from: number,
+  first: PromiseLike<unknown>,
+): Promise<unknown[]> {
+  results[from] = await first;
+  for (let i = from + 1; i < items.length; i++) {
+    results[i] = await (star ? fn(...(items[i] as unknown[])) : fn(items[i]));
+  }
+  return results;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
+
+function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value: unknown): void {
+  running--;
+  if (ok) {
+    const packed = chunk ? packNumbers(value as unknown[]) : undefined;
+    if (packed) {
+      port.post([OK, taskId, packed], [packed.buffer]);
+    } else if (isJsonSafe(value)) {
+      outcomes.push([OK, taskId, value]);
+    } else {
+      postOutcome(taskId, fnId, value);
+    }
+  } else {
+    outcomes.push([ERR, taskId, toWireError(value)]);
+  }
+  if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(flush);
+  }
+  startTasks();
+}
+
+/** Sends a result JSON cannot carry by structured clone, or the error saying why it could not go. */
+function postOutcome(taskId: number, fnId: number, value: unknown): void {
+  try {
+    port.post([OK, taskId, value]);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const sendError = new TypeError(
+      `Cannot send the result of task '${names.get(fnId)}' to the main thread: ${reason}`,
+    );
+    outcomes.push([ERR, taskId, toWireError(sendError)]);
+  }
+}
+
+function flush(): void {
+  flushScheduled = false;
+  if (outcomes.length === 0) return;
+  const batch = outcomes;
+  outcomes = [];
+  const json = JSON.stringify(batch);
+  if (!outbox.write(json)) port.post(batch);
+  wakeMain();
+}
+
+function wakeMain(): void {
+  Atomics.add(resultBell, 0, 1);
+  Atomics.notify(resultBell, 0);
+}
+
+function drainInbox(): boolean {
+  let worked = false;
+  for (let text = inbox.read(); text !== undefined; text = inbox.read()) {
+    worked = true;
+    for (const message of JSON.parse(text) as ToWorker[]) handle(message);
+  }
+  if (worked) flush();
+  return worked;
+}
+
+async function pump(): Promise<void> {
+  const bell = inbox.bell;
+  for (;;) {
+    let seen = Atomics.load(bell, RING.BELL);
+    if (drainInbox()) continue;
+    if (running === 0 && defining === 0) {
+      if (spin(bell, seen) || sleep(bell, seen)) {
+        if (inbox.hasData()) continue;
+        // The bell rang with no frame: a task is coming by postMessage.
+      }
+      seen = Atomics.load(bell, RING.BELL);
+      if (inbox.hasData()) continue;
+    }
+    // Back to the event loop: postMessage'd tasks, timers and I/O run here.
+    Atomics.store(bell, RING.SLEEPING, 1);
+    const wait = Atomics.waitAsync(bell, RING.BELL, seen);
+    if (wait.async) await wait.value;
+    else await new Promise((resolve) => setTimeout(resolve, 0));
+    Atomics.store(bell, RING.SLEEPING, 0);
+  }
+}
+
+/** Busy-waits up to SPIN_MS for the bell: a task that follows at once costs no syscall. */
+function spin(bell: Int32Array, seen: number): boolean {
+  const until = performance.now() + SPIN_MS;
+  do {
+    if (Atomics.load(bell, RING.BELL) !== seen) return true;
+  } while (performance.now() < until);
+  return false;
+}
+
+/** Sleeps up to SYNC_WAIT_MS on the bell; true when it rang. */
+function sleep(bell: Int32Array, seen: number): boolean {
+  Atomics.store(bell, RING.SLEEPING, 1);
+  const woke = Atomics.wait(bell, RING.BELL, seen, SYNC_WAIT_MS);
+  Atomics.store(bell, RING.SLEEPING, 0);
+  return woke !== "timed-out";
+}
