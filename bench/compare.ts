@@ -20,7 +20,9 @@ async function run(cmd: string, args: string[], cwd: URL): Promise<Map<string, R
       stdout: "piped",
       stderr: "piped",
     }).output();
-    if (!out.success) return `exit ${out.code}: ${new TextDecoder().decode(out.stderr).slice(-300)}`;
+    if (!out.success) {
+      return `exit ${out.code}: ${new TextDecoder().decode(out.stderr).slice(-300)}`;
+    }
     const rows = new Map<string, Row>();
     for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
       if (line.startsWith("{")) {

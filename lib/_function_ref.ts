@@ -33,8 +33,9 @@ export function functionRef(fn: unknown, role: string): FunctionRef {
   if (cached) return cached;
   const src = Function.prototype.toString.call(fn);
   const label = fn.name ? `'${fn.name}'` : "an anonymous function";
-  if (!fn.name || !DECLARATION.test(src)) {
-    const kind = src.includes("[native code]")
+  const native = src.endsWith("{ [native code] }");
+  if (!fn.name || native || !DECLARATION.test(src)) {
+    const kind = native
       ? "a bound or native function"
       : DECLARATION.test(src)
       ? "anonymous"

@@ -20,10 +20,9 @@
 // to SPIN_MS, since an answer usually comes within that and waitAsync adds
 // ~40 µs of wake-up latency on Deno.
 
-import { type FunctionRef } from "./_function_ref.ts";
+import type { FunctionRef } from "./_function_ref.ts";
 import { CALL, CHUNK, ERR, OK, type ToMain } from "./_protocol.ts";
 import {
-  type Backend,
   loadNodeWorkerClass,
   type NodeWorkerClass,
   type PendingTask,
@@ -32,6 +31,7 @@ import {
 } from "./_pool_worker.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
 import { nextPid } from "./_context.ts";
+import type { PoolBackend } from "./pool.ts";
 
 const QUEUE_MS = 2;
 const MAX_PREFETCH = 256;
@@ -43,7 +43,7 @@ type State = "run" | "close" | "terminate" | "broken";
 /** What the engine needs to know to start workers. */
 export interface EngineConfig {
   processes: number;
-  backend: Backend;
+  backend: PoolBackend;
   concurrency: number;
   maxtasksperchild: number | undefined;
   settings: Omit<WorkerSettings, "resultBell">;

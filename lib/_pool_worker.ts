@@ -22,9 +22,6 @@ import {
 import { toWireError, type WireError } from "./_remote_error.ts";
 import { Ring } from "./_ring.ts";
 
-/** Which kind of thread runs the tasks. */
-export type Backend = "web" | "node";
-
 /** A task as the pool tracks it until its outcome arrives. */
 export interface PendingTask {
   readonly fn: FunctionRef;

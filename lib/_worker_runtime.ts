@@ -15,7 +15,6 @@ import { resolveFunction } from "./_function_ref.ts";
 import { isJsonSafe } from "./_json_safe.ts";
 import { packNumbers } from "./_number_array.ts";
 import {
-  CALL,
   CHUNK,
   DEF,
   ERR,

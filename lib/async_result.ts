@@ -37,6 +37,8 @@ export class AsyncResult<T> implements PromiseLike<T> {
   #reject: ((error: unknown) => void) | undefined;
 
   /**
+   * Creates a pending result.
+   *
    * @param executor Receives the function that settles this result, as a
    * Promise executor does. Only the first call counts.
    */

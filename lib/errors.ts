@@ -17,6 +17,8 @@
  */
 export class TimeoutError extends Error {
   /**
+   * Creates a timeout error.
+   *
    * @param message What timed out and after how long.
    * @param options Standard error options (`cause`).
    */
@@ -40,6 +42,8 @@ export class TimeoutError extends Error {
  */
 export class RemoteError extends Error {
   /**
+   * Wraps a worker's stack text.
+   *
    * @param remoteStack The stack (or text) of the error as the worker saw it.
    */
   constructor(remoteStack: string) {

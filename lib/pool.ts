@@ -7,11 +7,17 @@ import { AsyncResult, type Settle } from "./async_result.ts";
 import { threadContext } from "./_context.ts";
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
 import { PoolEngine } from "./_pool_engine.ts";
-import type { Backend } from "./_pool_worker.ts";
 import { cpuCount } from "./process_info.ts";
 
+/** Any function; task functions must also be exported (see the module docs). */
 // deno-lint-ignore no-explicit-any
-type AnyFunction = (...args: any[]) => unknown;
+export type TaskFunction = (...args: any[]) => unknown;
+
+/**
+ * Which threads run the tasks: `"web"` (Web Workers) or `"node"`
+ * (`node:worker_threads`, whose `terminate()` also stops a stuck task).
+ */
+export type PoolBackend = "web" | "node";
 
 /** Options of {@linkcode Pool}. */
 export interface PoolOptions {
@@ -21,7 +27,7 @@ export interface PoolOptions {
    */
   processes?: number;
   /** Runs once in each worker before its first task, with `initargs`; by reference like tasks. */
-  initializer?: AnyFunction;
+  initializer?: TaskFunction;
   /**
    * Arguments of `initializer`.
    * @default {[]}
@@ -46,7 +52,7 @@ export interface PoolOptions {
    * stuck in a loop. See the README, "Stopping stuck tasks".
    * @default {"web"}
    */
-  backend?: Backend;
+  backend?: PoolBackend;
 }
 
 /** Callbacks of {@linkcode Pool.applyAsync} and the `*Async` maps; they run on the main thread. */
@@ -69,9 +75,10 @@ export interface MapOptions {
 /** Options of {@linkcode Pool.mapAsync} and {@linkcode Pool.starmapAsync}. */
 export interface MapAsyncOptions<R> extends MapOptions, AsyncOptions<R[]> {}
 
-type Result<F extends AnyFunction> = Awaited<ReturnType<F>>;
+/** What a task function's result becomes on the main thread: its awaited return value. */
+export type TaskResult<F extends TaskFunction> = Awaited<ReturnType<F>>;
 /** The item type `map` passes as the first argument (anything for functions without one). */
-type Item<F extends AnyFunction> = Parameters<F> extends [] ? unknown : Parameters<F>[0];
+export type MapItem<F extends TaskFunction> = Parameters<F> extends [] ? unknown : Parameters<F>[0];
 
 /**
  * A pool of worker threads that run exported functions by reference:
@@ -165,10 +172,14 @@ export class Pool implements AsyncDisposable {
    * @returns The result, awaited if it is a Promise.
    * @throws {TypeError} When `fn` cannot travel by reference.
    */
-  apply<F extends AnyFunction>(fn: F, args: Parameters<F> | [] = []): Promise<Result<F>> {
+  apply<F extends TaskFunction>(fn: F, args: Parameters<F> | [] = []): Promise<TaskResult<F>> {
     // A plain Promise, not an AsyncResult: two fewer hops on the latency path.
     return new Promise((resolve, reject) => {
-      this.#submitCall(fn, args, (ok, value) => ok ? resolve(value as Result<F>) : reject(value));
+      this.#submitCall(
+        fn,
+        args,
+        (ok, value) => ok ? resolve(value as TaskResult<F>) : reject(value),
+      );
     });
   }
 
@@ -182,18 +193,18 @@ export class Pool implements AsyncDisposable {
    * @throws {TypeError} When `fn` cannot travel by reference.
    * @throws {Error} When the pool is closed or terminated.
    */
-  applyAsync<F extends AnyFunction>(
+  applyAsync<F extends TaskFunction>(
     fn: F,
     args: Parameters<F> | [] = [],
-    options: AsyncOptions<Result<F>> = {},
-  ): AsyncResult<Result<F>> {
+    options: AsyncOptions<TaskResult<F>> = {},
+  ): AsyncResult<TaskResult<F>> {
     let settle!: Settle;
-    const result = new AsyncResult<Result<F>>((s) => settle = s);
+    const result = new AsyncResult<TaskResult<F>>((s) => settle = s);
     this.#submitCall(fn, args, withCallbacks(settle, options));
     return result;
   }
 
-  #submitCall(fn: AnyFunction, args: unknown[], settle: Settle): void {
+  #submitCall(fn: TaskFunction, args: unknown[], settle: Settle): void {
     const ref = functionRef(fn, "task");
     if (!Array.isArray(args)) {
       throw new TypeError(
@@ -213,12 +224,12 @@ export class Pool implements AsyncDisposable {
    * @param options `chunksize`.
    * @returns The results.
    */
-  map<F extends AnyFunction>(
+  map<F extends TaskFunction>(
     fn: F,
-    iterable: Iterable<Item<F>>,
+    iterable: Iterable<MapItem<F>>,
     options: MapOptions = {},
-  ): Promise<Result<F>[]> {
-    return Promise.resolve(this.#mapAsync<Result<F>>(fn, iterable, false, options, "map"));
+  ): Promise<TaskResult<F>[]> {
+    return settled(() => this.#mapAsync<TaskResult<F>>(fn, iterable, false, options, "map"));
   }
 
   /**
@@ -229,12 +240,12 @@ export class Pool implements AsyncDisposable {
    * @param options `chunksize`, `callback` (gets the whole list) and `errorCallback`.
    * @returns A handle on the list of results.
    */
-  mapAsync<F extends AnyFunction>(
+  mapAsync<F extends TaskFunction>(
     fn: F,
-    iterable: Iterable<Item<F>>,
-    options: MapAsyncOptions<Result<F>> = {},
-  ): AsyncResult<Result<F>[]> {
-    return this.#mapAsync<Result<F>>(fn, iterable, false, options, "mapAsync");
+    iterable: Iterable<MapItem<F>>,
+    options: MapAsyncOptions<TaskResult<F>> = {},
+  ): AsyncResult<TaskResult<F>[]> {
+    return this.#mapAsync<TaskResult<F>>(fn, iterable, false, options, "mapAsync");
   }
 
   /**
@@ -245,12 +256,12 @@ export class Pool implements AsyncDisposable {
    * @param options `chunksize`.
    * @returns The results in input order.
    */
-  starmap<F extends AnyFunction>(
+  starmap<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<Parameters<F>>,
     options: MapOptions = {},
-  ): Promise<Result<F>[]> {
-    return Promise.resolve(this.#mapAsync<Result<F>>(fn, iterable, true, options, "starmap"));
+  ): Promise<TaskResult<F>[]> {
+    return settled(() => this.#mapAsync<TaskResult<F>>(fn, iterable, true, options, "starmap"));
   }
 
   /**
@@ -261,12 +272,12 @@ export class Pool implements AsyncDisposable {
    * @param options `chunksize`, `callback`, `errorCallback`.
    * @returns A handle on the list of results.
    */
-  starmapAsync<F extends AnyFunction>(
+  starmapAsync<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<Parameters<F>>,
-    options: MapAsyncOptions<Result<F>> = {},
-  ): AsyncResult<Result<F>[]> {
-    return this.#mapAsync<Result<F>>(fn, iterable, true, options, "starmapAsync");
+    options: MapAsyncOptions<TaskResult<F>> = {},
+  ): AsyncResult<TaskResult<F>[]> {
+    return this.#mapAsync<TaskResult<F>>(fn, iterable, true, options, "starmapAsync");
   }
 
   /**
@@ -278,11 +289,11 @@ export class Pool implements AsyncDisposable {
    * @param options `chunksize` (default 1).
    * @returns The results, as they become available in order.
    */
-  imap<F extends AnyFunction>(
+  imap<F extends TaskFunction>(
     fn: F,
-    iterable: Iterable<Item<F>> | AsyncIterable<Item<F>>,
+    iterable: Iterable<MapItem<F>> | AsyncIterable<MapItem<F>>,
     options: MapOptions = {},
-  ): AsyncIterableIterator<Result<F>> {
+  ): AsyncIterableIterator<TaskResult<F>> {
     return this.#imap(fn, iterable, true, options, "imap");
   }
 
@@ -294,11 +305,11 @@ export class Pool implements AsyncDisposable {
    * @param options `chunksize` (default 1).
    * @returns The results, as they complete.
    */
-  imapUnordered<F extends AnyFunction>(
+  imapUnordered<F extends TaskFunction>(
     fn: F,
-    iterable: Iterable<Item<F>> | AsyncIterable<Item<F>>,
+    iterable: Iterable<MapItem<F>> | AsyncIterable<MapItem<F>>,
     options: MapOptions = {},
-  ): AsyncIterableIterator<Result<F>> {
+  ): AsyncIterableIterator<TaskResult<F>> {
     return this.#imap(fn, iterable, false, options, "imapUnordered");
   }
 
@@ -328,43 +339,43 @@ export class Pool implements AsyncDisposable {
   }
 
   /** Python spelling of {@linkcode Pool.applyAsync}. */
-  apply_async<F extends AnyFunction>(
+  apply_async<F extends TaskFunction>(
     fn: F,
     args: Parameters<F> | [] = [],
-    options: AsyncOptions<Result<F>> = {},
-  ): AsyncResult<Result<F>> {
+    options: AsyncOptions<TaskResult<F>> = {},
+  ): AsyncResult<TaskResult<F>> {
     return this.applyAsync(fn, args, options);
   }
 
   /** Python spelling of {@linkcode Pool.mapAsync}. */
-  map_async<F extends AnyFunction>(
+  map_async<F extends TaskFunction>(
     fn: F,
-    iterable: Iterable<Item<F>>,
-    options: MapAsyncOptions<Result<F>> = {},
-  ): AsyncResult<Result<F>[]> {
+    iterable: Iterable<MapItem<F>>,
+    options: MapAsyncOptions<TaskResult<F>> = {},
+  ): AsyncResult<TaskResult<F>[]> {
     return this.mapAsync(fn, iterable, options);
   }
 
   /** Python spelling of {@linkcode Pool.starmapAsync}. */
-  starmap_async<F extends AnyFunction>(
+  starmap_async<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<Parameters<F>>,
-    options: MapAsyncOptions<Result<F>> = {},
-  ): AsyncResult<Result<F>[]> {
+    options: MapAsyncOptions<TaskResult<F>> = {},
+  ): AsyncResult<TaskResult<F>[]> {
     return this.starmapAsync(fn, iterable, options);
   }
 
   /** Python spelling of {@linkcode Pool.imapUnordered}. */
-  imap_unordered<F extends AnyFunction>(
+  imap_unordered<F extends TaskFunction>(
     fn: F,
-    iterable: Iterable<Item<F>> | AsyncIterable<Item<F>>,
+    iterable: Iterable<MapItem<F>> | AsyncIterable<MapItem<F>>,
     options: MapOptions = {},
-  ): AsyncIterableIterator<Result<F>> {
+  ): AsyncIterableIterator<TaskResult<F>> {
     return this.imapUnordered(fn, iterable, options);
   }
 
   #mapAsync<R>(
-    fn: AnyFunction,
+    fn: TaskFunction,
     iterable: Iterable<unknown>,
     star: boolean,
     options: MapAsyncOptions<R>,
@@ -400,7 +411,7 @@ export class Pool implements AsyncDisposable {
   }
 
   #imap<R>(
-    fn: AnyFunction,
+    fn: TaskFunction,
     iterable: Iterable<unknown> | AsyncIterable<unknown>,
     ordered: boolean,
     options: MapOptions,
@@ -451,23 +462,38 @@ async function* streamResults<R>(
   for (;;) {
     while (!exhausted && inFlight.size + settled.size < limit) {
       const chunk: unknown[] = [];
+      let inputError: { error: unknown } | undefined;
       while (chunk.length < chunksize) {
-        const step = await source.next();
-        if (step.done) {
+        try {
+          const step = await source.next();
+          if (step.done) {
+            exhausted = true;
+            break;
+          }
+          chunk.push(step.value);
+        } catch (error) {
+          // As in Python, the input's error comes out at its position, after
+          // the results of the items read before it.
           exhausted = true;
+          inputError = { error };
           break;
         }
-        chunk.push(step.value);
+      }
+      if (chunk.length > 0) {
+        const index = next++;
+        inFlight.set(
+          index,
+          run(chunk).then(
+            (value) => ({ index, ok: true, value }),
+            (value) => ({ index, ok: false, value }),
+          ),
+        );
+      }
+      if (inputError) {
+        const index = next++;
+        inFlight.set(index, Promise.resolve({ index, ok: false, value: inputError.error }));
       }
       if (chunk.length === 0) break;
-      const index = next++;
-      inFlight.set(
-        index,
-        run(chunk).then(
-          (value) => ({ index, ok: true, value }),
-          (value) => ({ index, ok: false, value }),
-        ),
-      );
     }
     if (ordered && settled.has(nextToYield)) {
       const { ok, value } = settled.get(nextToYield)!;
@@ -485,6 +511,15 @@ async function* streamResults<R>(
       if (!ok) throw value;
       yield* value as R[];
     }
+  }
+}
+
+/** A Promise for what `start` returns; a throw becomes a rejection, as from an async function. */
+function settled<T>(start: () => PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(start());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

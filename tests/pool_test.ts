@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AsyncResult, cpu_count, cpuCount, Pool, RemoteError, TimeoutError } from "../mod.ts";
+import { type AsyncResult, cpu_count, cpuCount, Pool, RemoteError, TimeoutError } from "../mod.ts";
 import * as tasks from "./fixtures/tasks.ts";
 
 const modules = [new URL("./fixtures/tasks.ts", import.meta.url)];
@@ -40,7 +40,10 @@ Deno.test("Pool.applyAsync() calls callback on the main thread and get() returns
   for (let i = 0; i < 10; i++) {
     results.push(p.applyAsync(tasks.square, [i], { callback: (r) => seen.push(r) }));
   }
-  assert.deepEqual(await Promise.all(results.map((r) => r.get())), [...Array(10)].map((_, i) => i * i));
+  assert.deepEqual(
+    await Promise.all(results.map((r) => r.get())),
+    [...Array(10)].map((_, i) => i * i),
+  );
   assert.deepEqual(seen.sort((a, b) => a - b), [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
   assert.ok(results.every((r) => r.ready() && r.successful()));
 });
@@ -82,7 +85,10 @@ Deno.test("Pool.map() returns results in input order with the default and explic
 
 Deno.test("Pool.map() keeps numbers exact through the packed path (-0, NaN, big ints)", async () => {
   await using p = pool();
-  const input = Array.from({ length: 600 }, (_, i) => i % 3 === 0 ? -0 : i % 3 === 1 ? NaN : 2 ** 53 - i);
+  const input = Array.from(
+    { length: 600 },
+    (_, i) => i % 3 === 0 ? -0 : i % 3 === 1 ? NaN : 2 ** 53 - i,
+  );
   const out = await p.map(tasks.identity, input, { chunksize: 300 });
   assert.equal(out.length, 600);
   for (let i = 0; i < 600; i++) assert.ok(Object.is(out[i], input[i]), `item ${i}`);
@@ -362,4 +368,37 @@ Deno.test("Pool 'node' backend runs tasks and terminate() stops a task stuck in 
 Deno.test("cpuCount() and cpu_count() report the cores", () => {
   assert.ok(cpuCount() >= 1);
   assert.equal(cpu_count(), cpuCount());
+});
+
+Deno.test("Pool sends values too large for the ring by postMessage", async () => {
+  await using p = pool();
+  const big = "x".repeat(3 << 20);
+  assert.equal(((await p.apply(tasks.identity, [big])) as string).length, big.length);
+  const many = await p.map(tasks.identity, Array.from({ length: 20_000 }, (_, i) => `item-${i}`));
+  assert.equal(many[19_999], "item-19999");
+});
+
+Deno.test("Pool.imap() gives the input's own error after the earlier results", async () => {
+  await using p = pool();
+  function* input() {
+    yield 1;
+    yield 2;
+    throw new SyntaxError("bad input line");
+  }
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const r of p.imap(tasks.square, input())) seen.push(r);
+  }, SyntaxError);
+  assert.deepEqual(seen, [1, 4]);
+  await assert.rejects(p.map(tasks.square, input()), SyntaxError);
+});
+
+Deno.test("Pool started while a worker imports its modules fails with the __main__ advice", async () => {
+  const p = new Pool({
+    processes: 1,
+    modules: [new URL("./fixtures/unguarded_pool.ts", import.meta.url)],
+  });
+  await assert.rejects(p.apply(tasks.square, [1]), /could not start.*if \(import\.meta\.main\)/);
+  await p.join().catch(() => {});
+  await p.terminate();
 });
