@@ -52,9 +52,10 @@ async function ensurePiscina(): Promise<boolean> {
   }
 }
 
-console.error("Running this project's Pool ...");
-const ours = await run(Deno.execPath(), ["run", "-A", "pool_workloads.ts"], here);
+console.error("Running this project's Pool (web backend, then node backend) ...");
+const ours = await run(Deno.execPath(), ["run", "-A", "pool_workloads.ts", "web"], here);
 if (typeof ours === "string") throw new Error(`The project's workloads failed: ${ours}`);
+const oursNode = await run(Deno.execPath(), ["run", "-A", "pool_workloads.ts", "node"], here);
 console.error("Running piscina (Node) ...");
 const piscina = (await ensurePiscina())
   ? await run("node", ["piscina_bench.mjs"], anchors)
@@ -78,6 +79,12 @@ function cell(anchor: Map<string, Row> | string, key: string, mine: Row): string
   return `${fmt(row.value)} ${row.unit} (ours ${ratio.toFixed(2)}x)`;
 }
 
+function nodeCell(key: string): string {
+  if (typeof oursNode === "string") return "failed";
+  const row = oursNode.get(key);
+  return row ? `${fmt(row.value)} ${row.unit}` : "n/a";
+}
+
 function fmt(v: number): string {
   return v >= 1000 ? Math.round(v).toLocaleString("en-US") : v.toFixed(v >= 10 ? 1 : 2);
 }
@@ -85,18 +92,22 @@ function fmt(v: number): string {
 const lines = [
   `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${new Date().toISOString()}`,
   "",
-  "| workload | this project | piscina 5 (ratio) | Python Pool(2) (ratio) | target |",
-  "|---|---|---|---|---|",
+  "| workload | this project | piscina 5 (ratio) | Python Pool(2) (ratio) | target | ours, node backend |",
+  "|---|---|---|---|---|---|",
 ];
 for (const [key, label, , target] of workloads) {
   const mine = ours.get(key)!;
   lines.push(
     `| ${label} | ${fmt(mine.value)} ${mine.unit} | ${cell(piscina, key, mine)} | ${
       cell(python, key, mine)
-    } | ${target} |`,
+    } | ${target} | ${nodeCell(key)} |`,
   );
 }
-lines.push("", "Ratios are ours / theirs: for ms and µs lower is better, for rates higher.");
+lines.push(
+  "",
+  "Ratios are ours / theirs: for ms and µs lower is better, for rates higher. map and cpu are",
+  "medians of 5 and 3 runs after a warm-up, for every implementation.",
+);
 if (typeof piscina === "string") lines.push(`piscina skipped: ${piscina}`);
 if (typeof python === "string") lines.push(`Python skipped: ${python}`);
 const table = lines.join("\n");

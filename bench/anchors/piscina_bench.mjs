@@ -24,11 +24,15 @@ await Promise.all(rs);
 report("applyAsync", asyncN / ((performance.now() - t) / 1000), "tasks/s");
 const limits = Array(8).fill({ primes: cpuLimit });
 worker(limits[0]);
-t = performance.now();
-for (const l of limits) worker(l);
-const serial = performance.now() - t;
 await Promise.all(limits.slice(0, 2).map((l) => pool.run(l)));
-t = performance.now();
-await Promise.all(limits.map((l) => pool.run(l)));
-report("cpu", serial / (performance.now() - t), "x");
+const speedups = [];
+for (let run = 0; run < 3; run++) {
+  t = performance.now();
+  for (const l of limits) worker(l);
+  const serial = performance.now() - t;
+  t = performance.now();
+  await Promise.all(limits.map((l) => pool.run(l)));
+  speedups.push(serial / (performance.now() - t));
+}
+report("cpu", speedups.sort((a, b) => a - b)[1], "x");
 await pool.destroy();
