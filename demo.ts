@@ -50,7 +50,7 @@ if (import.meta.main) {
   await pool.join();
   console.log(`All subprocesses done in ${elapsed()} (5 tasks of 1 s on 4 workers).`);
 
-  const limits = Array(8).fill(400_000);
+  const limits = Array(8).fill(1_000_000);
   let t = performance.now();
   for (const limit of limits) countPrimes(limit);
   const serial = performance.now() - t;
@@ -62,7 +62,7 @@ if (import.meta.main) {
     console.log(
       `\ncountPrimes x8: serial ${serial.toFixed(0)} ms, Pool(${cpuPool.processes}).map ` +
         `${parallel.toFixed(0)} ms, speedup ${(serial / parallel).toFixed(2)}x ` +
-        `(${counts[0]} primes below 400000)`,
+        `(${counts[0]} primes below 1000000)`,
     );
   }
 }
