@@ -402,3 +402,28 @@ Deno.test("Pool started while a worker imports its modules fails with the __main
   await p.join().catch(() => {});
   await p.terminate();
 });
+
+Deno.test("Pool completes every task of a large mixed sync/async batch (no lost wake-ups)", async () => {
+  await using p = pool({ concurrency: 3 });
+  for (let round = 0; round < 3; round++) {
+    const results: AsyncResult<number>[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      results.push(
+        i % 50 === 0 ? p.applyAsync(tasks.slowSquare, [i]) : p.applyAsync(tasks.square, [i]),
+      );
+      // Pauses let workers go idle and sleep, so wake-ups are exercised too.
+      if (i % 1000 === 0) assert.equal(await p.apply(tasks.add, [i, 1]), i + 1);
+    }
+    const values = await Promise.all(results);
+    assert.ok(values.every((v, i) => v === i * i));
+  }
+});
+
+Deno.test("Pool with maxtasksperchild finishes queued work after close()", async () => {
+  const p = pool({ processes: 2, maxtasksperchild: 1 });
+  const results = Array.from({ length: 6 }, (_, i) => p.applyAsync(tasks.whoami));
+  p.close();
+  await p.join();
+  const pids = (await Promise.all(results)).map((r) => r.pid);
+  assert.equal(new Set(pids).size, 6, `each task on a fresh worker: ${pids}`);
+});
