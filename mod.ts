@@ -29,3 +29,4 @@ export * from "./lib/pool.ts";
 export * from "./lib/async_result.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/process_info.ts";
+export * from "./lib/queues.ts";

@@ -1,12 +1,13 @@
 // Who this thread is. The main thread is "MainProcess"; a worker learns its
 // name and pid from its init message. Pids come from one shared counter that
 // every worker inherits, so they are unique per worker ever started, also for
-// pools started inside workers.
+// pools started inside workers. `counters` slot 0 numbers workers, slot 1
+// shared objects.
 
 interface Context {
   name: string;
   pid: number;
-  pidCounter: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
   /** True while a worker imports task modules: starting a pool then is a bug. */
   bootstrapping: boolean;
 }
@@ -14,7 +15,7 @@ interface Context {
 const context: Context = {
   name: "MainProcess",
   pid: Deno.pid,
-  pidCounter: new SharedArrayBuffer(4),
+  counters: new SharedArrayBuffer(8),
   bootstrapping: false,
 };
 
@@ -24,10 +25,10 @@ export function threadContext(): Readonly<Context> {
 }
 
 /** Called once by the worker entry before it imports any task module. */
-export function enterWorker(name: string, pid: number, pidCounter: SharedArrayBuffer): void {
+export function enterWorker(name: string, pid: number, counters: SharedArrayBuffer): void {
   context.name = name;
   context.pid = pid;
-  context.pidCounter = pidCounter;
+  context.counters = counters;
 }
 
 /** Marks the start and end of a worker's module imports. */
@@ -37,5 +38,5 @@ export function setBootstrapping(on: boolean): void {
 
 /** The next worker pid (1, 2, 3, ... across the whole program). */
 export function nextPid(): number {
-  return Atomics.add(new Int32Array(context.pidCounter), 0, 1) + 1;
+  return Atomics.add(new Int32Array(context.counters), 0, 1) + 1;
 }

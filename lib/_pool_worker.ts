@@ -14,6 +14,7 @@ import {
   DEF,
   ERR,
   type InitMessage,
+  OK,
   RING_BYTES,
   type ToMain,
   type ToWorker,
@@ -21,6 +22,13 @@ import {
 } from "./_protocol.ts";
 import { toWireError, type WireError } from "./_remote_error.ts";
 import { Ring } from "./_ring.ts";
+import {
+  type DirectoryMessage,
+  learnShared,
+  lookupShared,
+  packShared,
+  unpackShared,
+} from "./_shared_registry.ts";
 
 /** A task as the pool tracks it until its outcome arrives. */
 export interface PendingTask {
@@ -149,8 +157,13 @@ export class PoolWorker {
         this.#post([CHUNK, id, fnId, packed as unknown as unknown[], star], [packed.buffer]);
       } else if (isJsonSafe(m)) {
         safe.push(m);
-      } else {
+      } else if (m[0] === DEF) {
         this.#post(m);
+      } else {
+        // Shared objects (queues, locks, ...) among the arguments travel as their state.
+        const packed = m.slice() as typeof m;
+        packed[3] = packShared(m[3]) as unknown[];
+        this.#post(packed);
       }
     }
     if (safe.length > 0 && !this.#toWorker.write(JSON.stringify(safe))) {
@@ -178,6 +191,11 @@ export class PoolWorker {
     }
   }
 
+  #postControl(m: unknown): void {
+    if (this.#web) this.#web.postMessage(m);
+    else this.#node!.postMessage(m);
+  }
+
   #post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
     try {
       if (this.#web) this.#web.postMessage(m, transfer);
@@ -195,13 +213,26 @@ export class PoolWorker {
 
   #receive(m: unknown): void {
     if (Array.isArray(m)) {
-      // A single outcome or a batch of them that did not fit the ring.
-      if (Array.isArray(m[0])) { for (const o of m as ToMain[]) this.#events.outcome(this, o); }
-      else this.#events.outcome(this, m as ToMain);
+      // A single outcome (values JSON cannot carry) or a batch that did not fit the ring.
+      if (Array.isArray(m[0])) {
+        for (const o of m as ToMain[]) this.#events.outcome(this, o);
+      } else {
+        const outcome = m as ToMain;
+        if (outcome[0] === OK) outcome[2] = unpackShared(outcome[2]);
+        this.#events.outcome(this, outcome);
+      }
       return;
     }
-    const control = m as WorkerControl;
+    const control = m as WorkerControl | DirectoryMessage;
     switch (control.t) {
+      case "share":
+        learnShared(control.id, control.type, control.state);
+        break;
+      case "lookup":
+        lookupShared(control.id, (type, state) => {
+          if (!this.dead) this.#postControl({ t: "shared", id: control.id, type, state });
+        });
+        break;
       case "ready":
         this.#events.ready(this);
         break;

@@ -65,7 +65,7 @@ export interface InitMessage {
   t: "init";
   name: string;
   pid: number;
-  pidCounter: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
   mainModule: string;
   modules: string[];
   initializer: [name: string, src: string] | null;

@@ -27,6 +27,15 @@ import {
 } from "./_protocol.ts";
 import { toWireError } from "./_remote_error.ts";
 import { Ring } from "./_ring.ts";
+import {
+  learnShared,
+  packShared,
+  setDirectoryChannel,
+  type SharedState,
+  unpackShared,
+} from "./_shared_registry.ts";
+// Loaded for their revivers: shared objects of these types may arrive.
+import "./queues.ts";
 
 const SPIN_MS = 0.05;
 const SYNC_WAIT_MS = 2;
@@ -46,6 +55,14 @@ export interface WorkerPort {
   interceptClose?(beforeClose: () => void): void;
 }
 
+/** The main thread's answer to a directory look-up. */
+interface SharedAnswer {
+  t: "shared";
+  id: number;
+  type: string;
+  state: SharedState;
+}
+
 let port: WorkerPort;
 
 /** Starts the runtime on `workerPort`: waits for the init message, then runs tasks. */
@@ -53,10 +70,15 @@ export function runWorker(workerPort: WorkerPort): void {
   port = workerPort;
   port.listen((message) => {
     if (Array.isArray(message)) {
-      handle(message as ToWorker);
-    } else if ((message as InitMessage).t === "init") {
-      init(message as InitMessage);
+      // By postMessage: arguments may hold shared objects, sent as their state.
+      const task = message as ToWorker;
+      if (task[0] !== DEF) task[3] = unpackShared(task[3]) as unknown[];
+      handle(task);
+      return;
     }
+    const control = message as InitMessage | SharedAnswer;
+    if (control.t === "init") init(control);
+    else if (control.t === "shared") learnShared(control.id, control.type, control.state);
   });
 }
 
@@ -82,7 +104,8 @@ let outcomes: ToMain[] = [];
 let flushScheduled = false;
 
 async function init(m: InitMessage): Promise<void> {
-  enterWorker(m.name, m.pid, m.pidCounter);
+  enterWorker(m.name, m.pid, m.counters);
+  setDirectoryChannel((message) => port.post(message));
   inbox = new Ring(m.toWorker);
   outbox = new Ring(m.toMain);
   resultBell = new Int32Array(m.resultBell);
@@ -265,7 +288,7 @@ function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value
 /** Sends a result JSON cannot carry by structured clone, or the error saying why it could not go. */
 function postOutcome(taskId: number, fnId: number, value: unknown): void {
   try {
-    port.post([OK, taskId, value]);
+    port.post([OK, taskId, packShared(value)]);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     const sendError = new TypeError(

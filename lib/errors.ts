@@ -54,3 +54,69 @@ export class RemoteError extends Error {
     this.stack = remoteStack;
   }
 }
+
+/**
+ * `Queue.get` found no item: the queue was empty for a non-blocking get, or
+ * stayed empty until the timeout (Python's `queue.Empty`).
+ *
+ * @example
+ * ```ts
+ * import { Empty } from "./errors.ts";
+ * console.assert(new Empty("empty").name === "Empty");
+ * ```
+ */
+export class Empty extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was attempted.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "Empty";
+  }
+}
+
+/**
+ * `Queue.put` found no room: the bounded queue was full for a non-blocking
+ * put, or stayed full until the timeout (Python's `queue.Full`).
+ *
+ * @example
+ * ```ts
+ * import { Full } from "./errors.ts";
+ * console.assert(new Full("full").name === "Full");
+ * ```
+ */
+export class Full extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was attempted.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "Full";
+  }
+}
+
+/**
+ * `Connection.recv` found the other end closed and nothing left to read
+ * (Python's `EOFError`).
+ *
+ * @example
+ * ```ts
+ * import { EOFError } from "./errors.ts";
+ * console.assert(new EOFError("closed").name === "EOFError");
+ * ```
+ */
+export class EOFError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was attempted.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "EOFError";
+  }
+}

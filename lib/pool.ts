@@ -149,7 +149,7 @@ export class Pool implements AsyncDisposable {
       concurrency,
       maxtasksperchild: maxtasks,
       settings: {
-        pidCounter: threadContext().pidCounter,
+        counters: threadContext().counters,
         mainModule: Deno.mainModule,
         modules: moduleUrls(o.modules),
         initializer: initializer && [initializer.name, initializer.src],
