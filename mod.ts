@@ -30,3 +30,4 @@ export * from "./lib/async_result.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/process_info.ts";
 export * from "./lib/queues.ts";
+export * from "./lib/connection.ts";

@@ -35,6 +35,8 @@ export const Q = {
   UNFINISHED: 9,
   /** Ring capacity in bytes (the data buffer's current length). */
   CAPACITY: 10,
+  /** Pipe: 1 once every handle of the reading end is closed. */
+  READER_CLOSED: 11,
   FIELDS: 12,
 } as const;
 
@@ -79,31 +81,49 @@ export class ByteQueue {
 
   /** Runs `fn` holding the lock. */
   locked<R>(fn: () => R): R {
-    const ctl = this.ctl;
-    // A futex mutex (Drepper's): 0 free, 1 held, 2 held with waiters, so an
-    // uncontended unlock needs no notify.
-    let c = Atomics.compareExchange(ctl, Q.LOCK, 0, 1);
-    if (c !== 0) {
-      // Spin first: the holder only copies a few bytes, so it is usually done
-      // long before a futex sleep and wake-up would be.
-      for (let spins = 0; spins < 200 && c !== 0; spins++) {
-        c = Atomics.load(ctl, Q.LOCK) === 0 ? Atomics.compareExchange(ctl, Q.LOCK, 0, 1) : 1;
-      }
-      while (c !== 0) {
-        if (c === 2 || Atomics.compareExchange(ctl, Q.LOCK, 1, 2) !== 0) {
-          // Held for a copy at most: a short synchronous wait, bounded anyway.
-          Atomics.wait(ctl, Q.LOCK, 2, 1);
-        }
-        c = Atomics.compareExchange(ctl, Q.LOCK, 0, 2);
-      }
-    }
+    this.lock();
     try {
       return fn();
     } finally {
-      if (Atomics.sub(ctl, Q.LOCK, 1) !== 1) {
-        Atomics.store(ctl, Q.LOCK, 0);
-        Atomics.notify(ctl, Q.LOCK, 1);
+      this.unlock();
+    }
+  }
+
+  /** Takes the lock (a futex mutex, Drepper's: 0 free, 1 held, 2 held with waiters). */
+  lock(): void {
+    const ctl = this.ctl;
+    let c = Atomics.compareExchange(ctl, Q.LOCK, 0, 1);
+    if (c === 0) return;
+    // Spin first: the holder only copies a few bytes, so it is usually done
+    // long before a futex sleep and wake-up would be.
+    for (let spins = 0; spins < 200 && c !== 0; spins++) {
+      c = Atomics.load(ctl, Q.LOCK) === 0 ? Atomics.compareExchange(ctl, Q.LOCK, 0, 1) : 1;
+    }
+    while (c !== 0) {
+      if (c === 2 || Atomics.compareExchange(ctl, Q.LOCK, 1, 2) !== 0) {
+        // Held for a copy at most: a short synchronous wait, bounded anyway.
+        Atomics.wait(ctl, Q.LOCK, 2, 1);
       }
+      c = Atomics.compareExchange(ctl, Q.LOCK, 0, 2);
+    }
+  }
+
+  /** Releases the lock; an uncontended release needs no notify. */
+  unlock(): void {
+    const ctl = this.ctl;
+    if (Atomics.sub(ctl, Q.LOCK, 1) !== 1) {
+      Atomics.store(ctl, Q.LOCK, 0);
+      Atomics.notify(ctl, Q.LOCK, 1);
+    }
+  }
+
+  /** `shift(textKind)` under the lock. */
+  lockedShift(textKind: number): string | Uint8Array | undefined {
+    this.lock();
+    try {
+      return this.shift(textKind);
+    } finally {
+      this.unlock();
     }
   }
 

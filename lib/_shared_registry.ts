@@ -43,6 +43,8 @@ export type DirectoryMessage =
 type Reviver = (state: SharedState, id: number) => object;
 
 const revivers = new Map<string, Reviver>();
+/** Called when a reduction arrives in a thread that already has a handle for it. */
+const onDuplicate = new Map<string, (handle: object) => void>();
 const handles = new Map<number, WeakRef<object>>();
 /** States this thread can hand out or revive, by id. */
 const states = new Map<number, { type: string; state: SharedState }>();
@@ -52,9 +54,18 @@ let channel: ((message: DirectoryMessage) => void) | undefined;
 
 const MARK = "__dmp_shared__";
 
-/** Registers how to revive a shareable type. */
-export function registerShareable(type: string, revive: Reviver): void {
+/**
+ * Registers how to revive a shareable type. `duplicate` runs when a reduction
+ * arrives where a handle for it already exists (a type that counts the
+ * references its reductions carry drops one there).
+ */
+export function registerShareable(
+  type: string,
+  revive: Reviver,
+  duplicate?: (handle: object) => void,
+): void {
   revivers.set(type, revive);
+  if (duplicate) onDuplicate.set(type, duplicate);
 }
 
 /** A new id, unique across all threads of the program. */
@@ -103,7 +114,10 @@ function isShareable(value: unknown): value is Shareable {
 
 function handleFor(type: string, id: number, state: SharedState): object {
   const existing = handles.get(id)?.deref();
-  if (existing) return existing;
+  if (existing) {
+    onDuplicate.get(type)?.(existing);
+    return existing;
+  }
   const revive = revivers.get(type);
   if (!revive) throw new TypeError(`Cannot revive a shared ${type}: its module is not loaded`);
   const handle = revive(state, id);

@@ -36,6 +36,7 @@ import {
 } from "./_shared_registry.ts";
 // Loaded for their revivers: shared objects of these types may arrive.
 import "./queues.ts";
+import "./connection.ts";
 
 const SPIN_MS = 0.05;
 const SYNC_WAIT_MS = 2;
@@ -72,7 +73,16 @@ export function runWorker(workerPort: WorkerPort): void {
     if (Array.isArray(message)) {
       // By postMessage: arguments may hold shared objects, sent as their state.
       const task = message as ToWorker;
-      if (task[0] !== DEF) task[3] = unpackShared(task[3]) as unknown[];
+      if (task[0] !== DEF) {
+        try {
+          task[3] = unpackShared(task[3]) as unknown[];
+        } catch (error) {
+          // This task's arguments could not be revived: it fails, the worker lives on.
+          running++;
+          finish(task[1], task[2], false, false, error);
+          return;
+        }
+      }
       handle(task);
       return;
     }

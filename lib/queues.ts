@@ -126,27 +126,40 @@ export class Queue<T = unknown> {
    * @throws {Empty} When there is none (at once, or after `timeout`).
    * @throws {Error} When the queue is closed and empty.
    */
-  async get(options: QueueWaitOptions = {}): Promise<T> {
+  get(options: QueueWaitOptions = {}): Promise<T> {
+    // Fast path without an async frame: an item is usually waiting.
+    let frame: string | Uint8Array | undefined;
+    try {
+      frame = this.#tryGet();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return frame === undefined ? this.#getWaiting(options) : this.#decodeLater(frame);
+  }
+
+  async #getWaiting(options: QueueWaitOptions): Promise<T> {
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     for (;;) {
       const seen = Atomics.load(this.#queue.ctl, Q.PUT_SEQ);
       const frame = this.#tryGet();
-      if (frame) {
-        try {
-          return this.#decode(frame);
-        } catch (error) {
-          if (!(error instanceof UnknownShared)) throw error;
-          // A shared object still on its way to this thread: wait for it.
-          await whenShared(error.id);
-          return this.#decode(frame);
-        }
-      }
+      if (frame !== undefined) return this.#decodeLater(frame);
       if (!block) throw new Empty("Cannot get: the queue is empty");
       const left = remaining(deadline);
       if (left === 0 || !(await waitForChange(this.#queue.ctl, Q.PUT_SEQ, seen, Q.WAITERS, left))) {
         throw new Empty(`Cannot get: the queue stayed empty for ${timeout} ms`);
       }
+    }
+  }
+
+  /** Decodes a got frame, waiting first for a shared object still on its way to this thread. */
+  #decodeLater(frame: string | Uint8Array): Promise<T> {
+    try {
+      return Promise.resolve(this.#decode(frame));
+    } catch (error) {
+      return error instanceof UnknownShared
+        ? whenShared(error.id).then(() => this.#decode(frame))
+        : Promise.reject(error);
     }
   }
 
@@ -246,20 +259,25 @@ export class Queue<T = unknown> {
     const ctl = queue.ctl;
     if (Atomics.load(ctl, Q.CLOSED) === 1) throw this.#closedError("put");
     const parts = item.tagged ? toFrame(item) : undefined;
-    const done = queue.locked(() => {
-      if (this.maxsize > 0 && Atomics.load(ctl, Q.COUNT) >= this.maxsize) return false;
-      if (parts) queue.push(parts);
-      else queue.pushText(PLAIN, item.json);
-      this.onPut();
-      return true;
-    });
+    let done = false;
+    queue.lock();
+    try {
+      if (this.maxsize === 0 || Atomics.load(ctl, Q.COUNT) < this.maxsize) {
+        if (parts) queue.push(parts);
+        else queue.pushText(PLAIN, item.json);
+        this.onPut();
+        done = true;
+      }
+    } finally {
+      queue.unlock();
+    }
     if (done) signal(ctl, Q.PUT_SEQ, Q.WAITERS);
     return done;
   }
 
   #tryGet(): string | Uint8Array | undefined {
     const queue = this.#queue;
-    const frame = queue.locked(() => queue.shift(PLAIN));
+    const frame = queue.lockedShift(PLAIN);
     if (frame) {
       signal(queue.ctl, Q.GET_SEQ, Q.WAITERS);
       return frame;

@@ -421,7 +421,7 @@ Deno.test("Pool completes every task of a large mixed sync/async batch (no lost 
 
 Deno.test("Pool with maxtasksperchild finishes queued work after close()", async () => {
   const p = pool({ processes: 2, maxtasksperchild: 1 });
-  const results = Array.from({ length: 6 }, (_, i) => p.applyAsync(tasks.whoami));
+  const results = Array.from({ length: 6 }, () => p.applyAsync(tasks.whoami));
   p.close();
   await p.join();
   const pids = (await Promise.all(results)).map((r) => r.pid);
