@@ -31,3 +31,4 @@ export * from "./lib/errors.ts";
 export * from "./lib/process_info.ts";
 export * from "./lib/queues.ts";
 export * from "./lib/connection.ts";
+export * from "./lib/process.ts";

@@ -26,9 +26,9 @@ import {
   loadNodeWorkerClass,
   type NodeWorkerClass,
   type PendingTask,
-  PoolWorker,
+  WorkerHandle,
   type WorkerSettings,
-} from "./_pool_worker.ts";
+} from "./_worker_handle.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
 import { nextPid } from "./_context.ts";
 import type { PoolBackend } from "./pool.ts";
@@ -46,14 +46,14 @@ export interface EngineConfig {
   backend: PoolBackend;
   concurrency: number;
   maxtasksperchild: number | undefined;
-  settings: Omit<WorkerSettings, "resultBell">;
+  settings: Omit<WorkerSettings, "resultBell" | "oneShot">;
 }
 
 /** Runs tasks on a set of workers; the Pool facade is its only user. */
 export class PoolEngine {
   #config: EngineConfig;
   #settings: WorkerSettings;
-  #workers: PoolWorker[] = [];
+  #workers: WorkerHandle[] = [];
   #queue: PendingTask[] = [];
   #queueHead = 0;
   #nextTaskId = 1;
@@ -75,7 +75,11 @@ export class PoolEngine {
 
   constructor(config: EngineConfig) {
     this.#config = config;
-    this.#settings = { ...config.settings, resultBell: this.#bell.buffer as SharedArrayBuffer };
+    this.#settings = {
+      ...config.settings,
+      resultBell: this.#bell.buffer as SharedArrayBuffer,
+      oneShot: false,
+    };
     this.#toSpawn = config.processes;
     this.#spawnNext(true);
   }
@@ -188,12 +192,18 @@ export class PoolEngine {
   #spawnOne(): void {
     if (this.#toSpawn === 0) return;
     this.#toSpawn--;
-    const worker = new PoolWorker(this.#nodeWorkerClass, nextPid(), this.#settings, {
-      outcome: (w, o) => this.#onOutcome(w, o),
-      ready: () => this.#spawnNext(),
-      initFailed: (w, e) => this.#onInitFailed(w, e),
-      death: (w, reason) => this.#onDeath(w, reason),
-    });
+    const pid = nextPid();
+    const worker = new WorkerHandle(
+      this.#nodeWorkerClass,
+      { pid, name: `PoolWorker-${pid}` },
+      this.#settings,
+      {
+        outcome: (w, o) => this.#onOutcome(w, o),
+        ready: () => this.#spawnNext(),
+        initFailed: (w, e) => this.#onInitFailed(w, e),
+        death: (w, reason) => this.#onDeath(w, reason),
+      },
+    );
     this.#workers.push(worker);
     this.#scheduleDispatch();
     if (this.#queueHead < this.#queue.length) this.#spawnNext();
@@ -293,7 +303,7 @@ export class PoolEngine {
     for (const worker of this.#workers) worker.drain();
   }
 
-  #onOutcome(worker: PoolWorker, [kind, id, value]: ToMain): void {
+  #onOutcome(worker: WorkerHandle, [kind, id, value]: ToMain): void {
     const task = worker.inflight.get(id);
     if (!task) return;
     worker.inflight.delete(id);
@@ -318,18 +328,18 @@ export class PoolEngine {
   }
 
   /** maxtasksperchild reached and its tasks done: replace the worker. */
-  #retire(worker: PoolWorker): void {
+  #retire(worker: WorkerHandle): void {
     this.#remove(worker);
     worker.terminate();
     this.#replace();
   }
 
-  #remove(worker: PoolWorker): void {
+  #remove(worker: WorkerHandle): void {
     const i = this.#workers.indexOf(worker);
     if (i >= 0) this.#workers.splice(i, 1);
   }
 
-  #onDeath(worker: PoolWorker, reason: string): void {
+  #onDeath(worker: WorkerHandle, reason: string): void {
     this.#remove(worker);
     const lost = [...worker.inflight.values()];
     worker.inflight.clear();
@@ -348,7 +358,7 @@ export class PoolEngine {
     this.#scheduleDispatch();
   }
 
-  #onInitFailed(worker: PoolWorker, wire: WireError): void {
+  #onInitFailed(worker: WorkerHandle, wire: WireError): void {
     if (this.#state === "broken" || this.#state === "terminate") return;
     const cause = fromWireError(wire);
     const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);

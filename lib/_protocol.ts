@@ -74,6 +74,8 @@ export interface InitMessage {
   toWorker: SharedArrayBuffer;
   toMain: SharedArrayBuffer;
   resultBell: SharedArrayBuffer;
+  /** A Process: after its one task, close the connections it received (as a process's fds close). */
+  oneShot: boolean;
 }
 
 /** Control messages a worker posts to the main thread. */

@@ -30,7 +30,17 @@ export async function waitForChange(
   try {
     const wait = Atomics.waitAsync(cells, index, seen);
     if (!wait.async) return true;
-    if (timeout === undefined) return (await wait.value) !== "timed-out";
+    if (timeout === undefined) {
+      // A pending waitAsync does not keep Deno's event loop alive: without a
+      // timer, a wait whose wake-up comes from this very thread (or from
+      // nothing, where Python would block forever) could end the program.
+      const keepAlive = setTimeout(() => {}, 2 ** 31 - 1);
+      try {
+        return (await wait.value) !== "timed-out";
+      } finally {
+        clearTimeout(keepAlive);
+      }
+    }
     // Deno does not run waitAsync's own timeout (nor does a pending waitAsync
     // keep the event loop alive), so a timer enforces it.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -36,7 +36,7 @@ import {
 } from "./_shared_registry.ts";
 // Loaded for their revivers: shared objects of these types may arrive.
 import "./queues.ts";
-import "./connection.ts";
+import { closeRevivedConnections } from "./connection.ts";
 
 const SPIN_MS = 0.05;
 const SYNC_WAIT_MS = 2;
@@ -96,6 +96,7 @@ let inbox: Ring;
 let outbox: Ring;
 let resultBell: Int32Array;
 let concurrency = 1;
+let oneShot = false;
 let mainModule = "";
 const namespaces: { url: string; exports: Record<string, unknown> }[] = [];
 let mainModuleLoaded = false;
@@ -120,6 +121,7 @@ async function init(m: InitMessage): Promise<void> {
   outbox = new Ring(m.toMain);
   resultBell = new Int32Array(m.resultBell);
   concurrency = m.concurrency;
+  oneShot = m.oneShot;
   mainModule = m.mainModule;
   port.interceptClose?.(() => {
     flush();
@@ -276,6 +278,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value: unknown): void {
   running--;
+  if (oneShot) closeRevivedConnections();
   if (ok) {
     const packed = chunk ? packNumbers(value as unknown[]) : undefined;
     if (packed) {

@@ -166,7 +166,9 @@ export class Connection {
       : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const length = size ?? bytes.length - offset;
     if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) {
-      throw new RangeError(`Cannot sendBytes: 'offset' ${offset} is outside the ${bytes.length} bytes`);
+      throw new RangeError(
+        `Cannot sendBytes: 'offset' ${offset} is outside the ${bytes.length} bytes`,
+      );
     }
     if (!Number.isInteger(length) || length < 0 || offset + length > bytes.length) {
       throw new RangeError(
@@ -185,8 +187,12 @@ export class Connection {
    */
   recv<T = unknown>(): Promise<T> {
     // Fast path without an async frame: a message is usually waiting.
-    const rx = this.#reader("recv");
-    const frame = rx.lockedShift(PLAIN);
+    let frame: string | Uint8Array | undefined;
+    try {
+      frame = this.#reader("recv").lockedShift(PLAIN);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (frame === undefined) return this.#recvWaiting<T>();
     try {
       return Promise.resolve(this.#message<T>(frame));
@@ -289,14 +295,20 @@ export class Connection {
     this.close();
   }
 
-  /** Reduces this end to its shared state; the reduction carries one reference. */
+  /**
+   * Reduces this end to its shared state; the reduction carries one reference.
+   * @ignore
+   */
   [SHARE](): SharedReduction {
     if (this.#closed) throw new Error("Cannot send a closed connection to another thread");
     Atomics.add(this.#refs, 0, 1);
     return { type: "Connection", id: this.#id, state: this.#state };
   }
 
-  /** Drops the reference a duplicate reduction carried. */
+  /**
+   * Drops the reference a duplicate reduction carried.
+   * @ignore
+   */
   [DROP](): void {
     Atomics.sub(this.#refs, 0, 1);
   }

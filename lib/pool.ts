@@ -8,6 +8,7 @@ import { threadContext } from "./_context.ts";
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
 import { PoolEngine } from "./_pool_engine.ts";
 import { cpuCount } from "./process_info.ts";
+import { moduleUrls } from "./_module_urls.ts";
 
 /** Any function; task functions must also be exported (see the module docs). */
 // deno-lint-ignore no-explicit-any
@@ -151,7 +152,7 @@ export class Pool implements AsyncDisposable {
       settings: {
         counters: threadContext().counters,
         mainModule: Deno.mainModule,
-        modules: moduleUrls(o.modules),
+        modules: moduleUrls(o.modules, "create pool"),
         initializer: initializer && [initializer.name, initializer.src],
         initargs: o.initargs ?? [],
         concurrency,
@@ -582,21 +583,4 @@ function checkArgLists(items: unknown[], method: string): void {
         typeof items[bad],
     );
   }
-}
-
-function moduleUrls(modules: (string | URL)[] | undefined): string[] {
-  if (modules === undefined) return [];
-  if (!Array.isArray(modules)) {
-    throw new TypeError("Cannot create pool: 'modules' must be an array of URLs or paths");
-  }
-  return modules.map((m) => {
-    if (m instanceof URL) return m.href;
-    if (typeof m !== "string") {
-      throw new TypeError(
-        `Cannot create pool: each of 'modules' must be a URL or a path, received ${typeof m}`,
-      );
-    }
-    if (/^[a-z][a-z0-9+.-]*:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m;
-    return new URL(m, `file://${Deno.cwd()}/`).href;
-  });
 }

@@ -230,7 +230,10 @@ export class Queue<T = unknown> {
     return this.getNowait();
   }
 
-  /** Reduces the queue to its shared state, to travel to another thread. */
+  /**
+   * Reduces the queue to its shared state, to travel to another thread.
+   * @ignore
+   */
   [SHARE](): SharedReduction {
     return {
       type: this.constructor.name,
@@ -414,7 +417,10 @@ export class SimpleQueue<T = unknown> {
     this.#queue.close();
   }
 
-  /** Reduces the queue to its shared state, to travel to another thread. */
+  /**
+   * Reduces the queue to its shared state, to travel to another thread.
+   * @ignore
+   */
   [SHARE](): SharedReduction {
     return { ...this.#queue[SHARE](), type: "SimpleQueue" };
   }

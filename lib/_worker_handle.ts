@@ -1,4 +1,4 @@
-// The main thread's handle on one pool worker: it starts the thread (a Web
+// The main thread's handle on one worker (of a Pool, or a Process): it starts the thread (a Web
 // Worker, or a node:worker_threads Worker when tasks must be stoppable),
 // batches task messages into the shared-memory ring, reads outcomes back, and
 // turns every way a worker can die into one `onDeath` call.
@@ -44,11 +44,11 @@ export interface PendingTask {
 }
 
 /** What a worker reports to its pool. */
-export interface PoolWorkerEvents {
-  outcome(worker: PoolWorker, outcome: ToMain): void;
-  ready(worker: PoolWorker): void;
-  initFailed(worker: PoolWorker, error: WireError): void;
-  death(worker: PoolWorker, reason: string): void;
+export interface WorkerEvents {
+  outcome(worker: WorkerHandle, outcome: ToMain): void;
+  ready(worker: WorkerHandle): void;
+  initFailed(worker: WorkerHandle, error: WireError): void;
+  death(worker: WorkerHandle, reason: string): void;
 }
 
 /** Settings shared by all workers of a pool. */
@@ -72,7 +72,7 @@ export function loadNodeWorkerClass(): Promise<NodeWorkerClass> {
 }
 
 /** One worker thread of a pool, seen from the main thread. */
-export class PoolWorker {
+export class WorkerHandle {
   readonly name: string;
   readonly pid: number;
   /** Tasks sent to this worker whose outcome has not arrived. */
@@ -82,7 +82,7 @@ export class PoolWorker {
   /** No more tasks go to a retiring worker; it stops once its tasks are done. */
   retiring = false;
   dead = false;
-  #events: PoolWorkerEvents;
+  #events: WorkerEvents;
   #web?: Worker;
   #node?: NodeWorker;
   #toWorker = new Ring(RING_BYTES);
@@ -96,12 +96,13 @@ export class PoolWorker {
    */
   constructor(
     NodeWorkerClass: NodeWorkerClass | undefined,
-    pid: number,
+    identity: { pid: number; name: string; unref?: boolean },
     settings: WorkerSettings,
-    events: PoolWorkerEvents,
+    events: WorkerEvents,
   ) {
+    const pid = identity.pid;
     this.pid = pid;
-    this.name = `PoolWorker-${pid}`;
+    this.name = identity.name;
     this.#events = events;
     const init: InitMessage = {
       t: "init",
@@ -117,6 +118,8 @@ export class PoolWorker {
       thread.on("error", (e: unknown) => this.#die(`raised an uncaught error: ${message(e)}`));
       thread.on("exit", (code: number) => this.#die(`exited with code ${code}`));
       thread.postMessage(init);
+      // A daemon Process: the program may end while it runs (and ends it).
+      if (identity.unref) thread.unref();
       this.#node = thread;
     } else {
       const thread = new Worker(WEB_ENTRY, { type: "module", name: this.name });

@@ -1,0 +1,302 @@
+/**
+ * `Process`: Python's `multiprocessing.Process`, one exported function run on
+ * a worker thread of its own.
+ *
+ * @module
+ */
+import { nextPid, threadContext } from "./_context.ts";
+import { type FunctionRef, functionRef } from "./_function_ref.ts";
+import { CALL, OK, type ToMain } from "./_protocol.ts";
+import { fromWireError, type WireError } from "./_remote_error.ts";
+import {
+  loadNodeWorkerClass,
+  type NodeWorkerClass,
+  type PendingTask,
+  WorkerHandle,
+} from "./_worker_handle.ts";
+import type { PoolBackend, TaskFunction } from "./pool.ts";
+import { moduleUrls } from "./_module_urls.ts";
+
+/** Options of {@linkcode Process}. */
+export interface ProcessOptions {
+  /** The exported function to run (by reference, like Pool tasks). */
+  target: TaskFunction;
+  /**
+   * Its arguments; shared objects (queues, pipes) among them arrive as handles.
+   * @default {[]}
+   */
+  args?: unknown[];
+  /**
+   * The process's name, also `currentProcess().name` inside it.
+   * @default {"Process-N"}
+   */
+  name?: string;
+  /**
+   * A daemon process ends when the main program ends; a non-daemon one keeps
+   * the program alive until it finishes, as in Python.
+   * @default {false}
+   */
+  daemon?: boolean;
+  /**
+   * Modules whose exports may be the target besides the main module.
+   * @default {[]}
+   */
+  modules?: (string | URL)[];
+  /**
+   * `"web"` (Web Worker) or `"node"` (`node:worker_threads`, whose
+   * terminate() also stops a target stuck in a loop). Daemon processes always
+   * run on `"node"`, the only kind of thread that can let the program end first.
+   * @default {"web"}
+   */
+  backend?: PoolBackend;
+}
+
+const children = new Set<Process>();
+let started = 0;
+
+/**
+ * Runs `target(...args)` on a thread of its own.
+ *
+ * `exitcode` is `null` while it runs, then 0 (the target returned), 1 (it
+ * threw: the error is printed to stderr, as Python prints the traceback), -15
+ * (`terminate()`) or -9 (`kill()`).
+ *
+ * @example
+ * ```ts ignore
+ * import { Process } from "jsr:@dmp/multiprocessing";
+ *
+ * export function runProc(name: string): void {
+ *   console.log(`Run child process ${name}...`);
+ * }
+ *
+ * if (import.meta.main) {
+ *   const p = new Process({ target: runProc, args: ["test"] });
+ *   p.start();
+ *   await p.join();
+ *   console.log(p.exitcode); // 0
+ * }
+ * ```
+ */
+export class Process {
+  /** The process's name. */
+  name: string;
+  #daemon: boolean;
+  #target: FunctionRef;
+  #args: unknown[];
+  #modules: string[];
+  #backend: PoolBackend;
+  #pid: number | undefined;
+  #exitcode: number | null = null;
+  #worker: WorkerHandle | undefined;
+  #exited: Promise<void>;
+  #markExited!: () => void;
+  #bell = new Int32Array(new SharedArrayBuffer(4));
+
+  /**
+   * Prepares the process; `start()` runs it.
+   *
+   * @param options The target, its arguments and the settings.
+   * @throws {TypeError} When the target cannot travel by reference or `args` is not an array.
+   */
+  constructor(options: ProcessOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot create process: expected options { target, args, ... }");
+    }
+    this.#target = functionRef(options.target, "the process target");
+    if (options.args !== undefined && !Array.isArray(options.args)) {
+      throw new TypeError("Cannot create process: 'args' must be an array of arguments");
+    }
+    this.#args = options.args ?? [];
+    this.name = options.name ?? `Process-${++started}`;
+    this.#daemon = options.daemon ?? false;
+    this.#modules = moduleUrls(options.modules, "create process");
+    this.#backend = options.backend ?? "web";
+    if (this.#backend !== "web" && this.#backend !== "node") {
+      throw new TypeError(
+        `Cannot create process: 'backend' must be "web" or "node", received ${this.#backend}`,
+      );
+    }
+    this.#exited = new Promise((resolve) => this.#markExited = resolve);
+  }
+
+  /** Whether it is a daemon (settable until `start()`). */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (this.#pid !== undefined) {
+      throw new Error("Cannot set 'daemon' of a process that has started");
+    }
+    this.#daemon = Boolean(value);
+  }
+
+  /** The pid (unique per worker ever started), or undefined before `start()`. */
+  get pid(): number | undefined {
+    return this.#pid;
+  }
+
+  /** `null` while running (or before start); then 0, 1, -15 or -9. */
+  get exitcode(): number | null {
+    return this.#exitcode;
+  }
+
+  /**
+   * Starts the process.
+   *
+   * @throws {Error} When it was started before.
+   */
+  start(): void {
+    if (this.#pid !== undefined) {
+      throw new Error(`Cannot start ${this.name}: it was started before`);
+    }
+    if (threadContext().bootstrapping) {
+      throw new Error(
+        "Cannot start a process while a worker is importing its task modules: start " +
+          "processes inside 'if (import.meta.main) { ... }'",
+      );
+    }
+    this.#pid = nextPid();
+    children.add(this);
+    if (this.#daemon || this.#backend === "node") {
+      loadNodeWorkerClass().then((NodeWorker) => this.#spawn(NodeWorker));
+    } else {
+      this.#spawn(undefined);
+    }
+  }
+
+  /**
+   * Waits until the process ends, or until `timeout` ms pass (then it returns
+   * with `exitcode` still null, as in Python).
+   *
+   * @param timeout Milliseconds; `undefined` waits forever.
+   * @throws {Error} When the process was never started.
+   */
+  async join(timeout?: number): Promise<void> {
+    if (this.#pid === undefined) throw new Error(`Cannot join ${this.name}: it was not started`);
+    if (timeout === undefined) return await this.#exited;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#exited,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, timeout))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Whether it has started and not yet ended. */
+  isAlive(): boolean {
+    return this.#pid !== undefined && this.#exitcode === null;
+  }
+
+  /**
+   * Stops it now (exitcode -15). On the `"web"` backend a target stuck in a
+   * loop keeps its thread; see `backend`.
+   */
+  terminate(): void {
+    this.#stop(-15);
+  }
+
+  /** Stops it now (exitcode -9); the same as `terminate()` for threads. */
+  kill(): void {
+    this.#stop(-9);
+  }
+
+  /** Python spelling of {@linkcode Process.isAlive}. */
+  is_alive(): boolean {
+    return this.isAlive();
+  }
+
+  #spawn(NodeWorker: NodeWorkerClass | undefined): void {
+    if (this.#exitcode !== null) return; // terminated before its thread existed
+    const task: PendingTask = {
+      fn: this.#target,
+      message: [CALL, 1, this.#target.id, this.#args],
+      settle: () => {},
+      sentAt: 0,
+      ahead: 0,
+    };
+    this.#worker = new WorkerHandle(
+      NodeWorker,
+      { pid: this.#pid!, name: this.name, unref: this.#daemon },
+      {
+        counters: threadContext().counters,
+        mainModule: Deno.mainModule,
+        modules: this.#modules,
+        initializer: null,
+        initargs: [],
+        concurrency: 1,
+        resultBell: this.#bell.buffer as SharedArrayBuffer,
+        oneShot: true,
+      },
+      {
+        outcome: (_, outcome) => this.#onOutcome(outcome),
+        ready: () => {},
+        initFailed: (_, error) => this.#fail(fromWireError(error)),
+        death: (_, reason) => this.#finish(1, `Process ${this.name} ${reason}`),
+      },
+    );
+    this.#worker.send(task);
+    this.#worker.flush();
+    this.#watch();
+  }
+
+  /** Waits for the outcome without keeping the program alive (the worker does that). */
+  #watch(): void {
+    const seen = Atomics.load(this.#bell, 0);
+    this.#worker?.drain();
+    if (this.#exitcode !== null) return;
+    const wait = Atomics.waitAsync(this.#bell, 0, seen);
+    if (wait.async) wait.value.then(() => this.#watch());
+    else queueMicrotask(() => this.#watch());
+  }
+
+  #onOutcome([kind, , value]: ToMain): void {
+    if (kind === OK) this.#finish(0);
+    else this.#fail(fromWireError(value as WireError));
+  }
+
+  #fail(error: unknown): void {
+    const text = error instanceof Error
+      ? `${(error.cause as Error | undefined)?.message ?? error.stack ?? error.message}`
+      : String(error);
+    this.#finish(1, `Process ${this.name}:\n${text}`);
+  }
+
+  #stop(code: number): void {
+    if (this.#pid === undefined) throw new Error(`Cannot stop ${this.name}: it was not started`);
+    if (this.#exitcode !== null) return;
+    this.#finish(code);
+  }
+
+  #finish(code: number, report?: string): void {
+    if (this.#exitcode !== null) return;
+    this.#exitcode = code;
+    if (report) console.error(report);
+    children.delete(this);
+    const worker = this.#worker;
+    this.#worker = undefined;
+    // Wake the watcher so no waitAsync is left pending.
+    Atomics.add(this.#bell, 0, 1);
+    Atomics.notify(this.#bell, 0);
+    (worker ? worker.terminate() : Promise.resolve()).finally(() => this.#markExited());
+  }
+}
+
+/**
+ * The processes started by this thread that are still running (Python's
+ * `multiprocessing.active_children()`).
+ *
+ * @returns The running children.
+ *
+ * @example
+ * ```ts
+ * import { activeChildren } from "./process.ts";
+ * console.assert(activeChildren().length === 0);
+ * ```
+ */
+export function activeChildren(): Process[] {
+  return [...children];
+}
+
+/** Python spelling of {@linkcode activeChildren}. */
+export const active_children: typeof activeChildren = activeChildren;
