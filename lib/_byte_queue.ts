@@ -6,6 +6,10 @@
 // fit (so items of any size, 64 MiB and more, fit). Every operation takes the
 // spin lock Q.LOCK; critical sections are synchronous and short (a copy).
 //
+// Fields are written with plain stores inside the critical section: other
+// threads read them only under the lock, whose atomic acquire and release
+// order them. (COUNT is also read without the lock, as a snapshot.)
+//
 // Consistency under termination: a frame is written first and published last
 // by one store of Q.TAIL; a get copies the frame out first and consumes it
 // last by one store of Q.HEAD. A Web Worker's terminate() cannot interrupt
@@ -39,6 +43,8 @@ export const Q = {
   READER_CLOSED: 11,
   FIELDS: 12,
 } as const;
+
+import { enterCritical, leaveCritical } from "./_context.ts";
 
 const INITIAL_BYTES = 64 * 1024;
 /** Frames up to this many bytes take the no-allocation text paths. */
@@ -91,6 +97,7 @@ export class ByteQueue {
 
   /** Takes the lock (a futex mutex, Drepper's: 0 free, 1 held, 2 held with waiters). */
   lock(): void {
+    enterCritical();
     const ctl = this.ctl;
     let c = Atomics.compareExchange(ctl, Q.LOCK, 0, 1);
     if (c === 0) return;
@@ -115,6 +122,7 @@ export class ByteQueue {
       Atomics.store(ctl, Q.LOCK, 0);
       Atomics.notify(ctl, Q.LOCK, 1);
     }
+    leaveCritical();
   }
 
   /** `shift(textKind)` under the lock. */
@@ -132,7 +140,7 @@ export class ByteQueue {
     let length = 0;
     for (const part of parts) length += part.length;
     let at = this.#reserve(length);
-    const capacity = Atomics.load(this.ctl, Q.CAPACITY);
+    const capacity = this.ctl[Q.CAPACITY];
     for (const part of parts) {
       this.#copyIn(at, part, capacity);
       at = (at + part.length) % capacity;
@@ -148,7 +156,7 @@ export class ByteQueue {
     if (text.length < SHORT_TEXT) {
       const length = 1 + text.length;
       const at = this.#reserve(length);
-      const capacity = Atomics.load(this.ctl, Q.CAPACITY);
+      const capacity = this.ctl[Q.CAPACITY];
       const bytes = this.#bytes;
       bytes[at] = kind;
       let ascii = true;
@@ -172,9 +180,9 @@ export class ByteQueue {
    */
   shift(textKind = -1): string | Uint8Array | undefined {
     const ctl = this.ctl;
-    if (Atomics.load(ctl, Q.COUNT) === 0) return undefined;
-    const capacity = Atomics.load(ctl, Q.CAPACITY);
-    const head = Atomics.load(ctl, Q.HEAD);
+    if (ctl[Q.COUNT] === 0) return undefined;
+    const capacity = ctl[Q.CAPACITY];
+    const head = ctl[Q.HEAD];
     const length = this.#words[head >> 2];
     const at = (head + 4) % capacity;
     let frame: string | Uint8Array | undefined;
@@ -183,9 +191,9 @@ export class ByteQueue {
     }
     frame ??= this.#copyOut(at, length, capacity);
     const size = 4 + align(length);
-    Atomics.sub(ctl, Q.COUNT, 1);
-    Atomics.sub(ctl, Q.USED, size);
-    Atomics.store(ctl, Q.HEAD, (head + size) % capacity);
+    ctl[Q.COUNT] -= 1;
+    ctl[Q.USED] -= size;
+    ctl[Q.HEAD] = (head + size) % capacity;
     return frame;
   }
 
@@ -193,26 +201,26 @@ export class ByteQueue {
   unshift(frame: Uint8Array): void {
     const ctl = this.ctl;
     const size = 4 + align(frame.length);
-    let capacity = Atomics.load(ctl, Q.CAPACITY);
-    const used = Atomics.load(ctl, Q.USED);
+    let capacity = ctl[Q.CAPACITY];
+    const used = ctl[Q.USED];
     if (used + size > capacity) capacity = this.#grow(used + size);
-    const head = (Atomics.load(ctl, Q.HEAD) - size + capacity) % capacity;
+    const head = (ctl[Q.HEAD] - size + capacity) % capacity;
     this.#words[head >> 2] = frame.length;
     this.#copyIn((head + 4) % capacity, frame, capacity);
-    Atomics.store(ctl, Q.USED, used + size);
-    Atomics.add(ctl, Q.COUNT, 1);
-    Atomics.store(ctl, Q.HEAD, head);
+    ctl[Q.USED] = used + size;
+    ctl[Q.COUNT] += 1;
+    ctl[Q.HEAD] = head;
   }
 
   /** Makes room for a frame of `length` bytes; returns where its bytes go. */
   #reserve(length: number): number {
     const ctl = this.ctl;
     const size = 4 + align(length);
-    let capacity = Atomics.load(ctl, Q.CAPACITY);
-    if (Atomics.load(ctl, Q.USED) + size > capacity) {
-      capacity = this.#grow(Atomics.load(ctl, Q.USED) + size);
+    let capacity = ctl[Q.CAPACITY];
+    if (ctl[Q.USED] + size > capacity) {
+      capacity = this.#grow(ctl[Q.USED] + size);
     }
-    const tail = Atomics.load(ctl, Q.TAIL);
+    const tail = ctl[Q.TAIL];
     this.#words[tail >> 2] = length;
     return (tail + 4) % capacity;
   }
@@ -221,10 +229,10 @@ export class ByteQueue {
   #publish(length: number): void {
     const ctl = this.ctl;
     const size = 4 + align(length);
-    const capacity = Atomics.load(ctl, Q.CAPACITY);
-    Atomics.add(ctl, Q.USED, size);
-    Atomics.add(ctl, Q.COUNT, 1);
-    Atomics.store(ctl, Q.TAIL, (Atomics.load(ctl, Q.TAIL) + size) % capacity);
+    const capacity = ctl[Q.CAPACITY];
+    ctl[Q.USED] += size;
+    ctl[Q.COUNT] += 1;
+    ctl[Q.TAIL] = (ctl[Q.TAIL] + size) % capacity;
   }
 
   /** Reads short text byte by byte; undefined if it is not ASCII. */
@@ -242,25 +250,25 @@ export class ByteQueue {
   /** Doubles the ring until `need` bytes fit, keeping the frames in order. */
   #grow(need: number): number {
     const ctl = this.ctl;
-    const old = Atomics.load(ctl, Q.CAPACITY);
+    const old = ctl[Q.CAPACITY];
     let capacity = old;
     while (capacity < need) capacity *= 2;
     if (capacity > MAX_BYTES) {
       throw new RangeError(`Cannot grow the queue past ${MAX_BYTES} bytes`);
     }
     if (this.#data.byteLength < capacity) this.#data.grow(capacity);
-    const head = Atomics.load(ctl, Q.HEAD);
-    const tail = Atomics.load(ctl, Q.TAIL);
-    const used = Atomics.load(ctl, Q.USED);
+    const head = ctl[Q.HEAD];
+    const tail = ctl[Q.TAIL];
+    const used = ctl[Q.USED];
     if (used > 0 && tail <= head) {
       // The frames wrap: move the part at the start to just past the old end.
       this.#bytes.copyWithin(old, 0, tail);
-      Atomics.store(ctl, Q.TAIL, old + tail);
+      ctl[Q.TAIL] = old + tail;
     } else if (used === 0) {
-      Atomics.store(ctl, Q.HEAD, 0);
-      Atomics.store(ctl, Q.TAIL, 0);
+      ctl[Q.HEAD] = 0;
+      ctl[Q.TAIL] = 0;
     }
-    Atomics.store(ctl, Q.CAPACITY, capacity);
+    ctl[Q.CAPACITY] = capacity;
     return capacity;
   }
 

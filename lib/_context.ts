@@ -4,12 +4,16 @@
 // pools started inside workers. `counters` slot 0 numbers workers, slot 1
 // shared objects.
 
+import { THREAD } from "./_protocol.ts";
+
 interface Context {
   name: string;
   pid: number;
   counters: SharedArrayBuffer;
   /** True while a worker imports task modules: starting a pool then is a bug. */
   bootstrapping: boolean;
+  /** A worker's thread-control block (THREAD fields); none on the main thread. */
+  control: Int32Array | undefined;
 }
 
 const context: Context = {
@@ -17,6 +21,7 @@ const context: Context = {
   pid: Deno.pid,
   counters: new SharedArrayBuffer(8),
   bootstrapping: false,
+  control: undefined,
 };
 
 /** This thread's identity. */
@@ -25,10 +30,40 @@ export function threadContext(): Readonly<Context> {
 }
 
 /** Called once by the worker entry before it imports any task module. */
-export function enterWorker(name: string, pid: number, counters: SharedArrayBuffer): void {
+export function enterWorker(
+  name: string,
+  pid: number,
+  counters: SharedArrayBuffer,
+  control: SharedArrayBuffer,
+): void {
   context.name = name;
   context.pid = pid;
   context.counters = counters;
+  context.control = new Int32Array(control);
+}
+
+// Termination guard. A worker's terminate() can land between any two
+// statements (always on the node backend), and a worker stopped while it
+// holds a shared-memory lock would leave the lock held forever. So a worker
+// counts the critical sections it is in, and the main thread, before
+// terminating it, raises STOP and waits until the count is zero. Dekker's
+// order makes it safe: the worker counts itself in, then reads STOP; the
+// main thread raises STOP, then reads the count.
+
+/** Enters a critical section; throws if this worker is being terminated. */
+export function enterCritical(): void {
+  const control = context.control;
+  if (!control) return;
+  Atomics.add(control, THREAD.CRITICAL, 1);
+  if (Atomics.load(control, THREAD.STOP) !== 0) {
+    Atomics.sub(control, THREAD.CRITICAL, 1);
+    throw new Error(`${context.name} is being terminated`);
+  }
+}
+
+/** Leaves a critical section. */
+export function leaveCritical(): void {
+  if (context.control) Atomics.sub(context.control, THREAD.CRITICAL, 1);
 }
 
 /** Marks the start and end of a worker's module imports. */

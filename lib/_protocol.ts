@@ -25,6 +25,19 @@ export const RING = {
   HEADER_BYTES: 16,
 } as const;
 
+/**
+ * Field indices of a worker's thread-control block, shared with the main
+ * thread so that terminate() never lands inside a shared-memory critical
+ * section (see _context.ts).
+ */
+export const THREAD = {
+  /** Critical sections (shared-memory locks) the worker is in. */
+  CRITICAL: 0,
+  /** 1 once the main thread is about to terminate the worker. */
+  STOP: 1,
+  BYTES: 8,
+} as const;
+
 /** Capacity in bytes of each ring; frames that do not fit go by postMessage. */
 export const RING_BYTES = 1 << 20;
 
@@ -74,6 +87,8 @@ export interface InitMessage {
   toWorker: SharedArrayBuffer;
   toMain: SharedArrayBuffer;
   resultBell: SharedArrayBuffer;
+  /** The worker's thread-control block (THREAD fields). */
+  threadControl: SharedArrayBuffer;
   /** A Process: after its one task, close the connections it received (as a process's fds close). */
   oneShot: boolean;
 }

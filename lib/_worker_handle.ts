@@ -16,6 +16,7 @@ import {
   type InitMessage,
   OK,
   RING_BYTES,
+  THREAD,
   type ToMain,
   type ToWorker,
   type WorkerControl,
@@ -52,7 +53,10 @@ export interface WorkerEvents {
 }
 
 /** Settings shared by all workers of a pool. */
-export type WorkerSettings = Omit<InitMessage, "t" | "name" | "pid" | "toWorker" | "toMain">;
+export type WorkerSettings = Omit<
+  InitMessage,
+  "t" | "name" | "pid" | "toWorker" | "toMain" | "threadControl"
+>;
 
 const WEB_ENTRY = new URL("./_worker.ts", import.meta.url);
 const NODE_ENTRY = new URL("./_worker_node.ts", import.meta.url);
@@ -88,6 +92,7 @@ export class WorkerHandle {
   #toWorker = new Ring(RING_BYTES);
   #toMain = new Ring(RING_BYTES);
   #batch: ToWorker[] = [];
+  #control = new Int32Array(new SharedArrayBuffer(THREAD.BYTES));
   #defined = new Set<number>();
 
   /**
@@ -110,6 +115,7 @@ export class WorkerHandle {
       pid,
       toWorker: this.#toWorker.buffer,
       toMain: this.#toMain.buffer,
+      threadControl: this.#control.buffer as SharedArrayBuffer,
       ...settings,
     };
     if (NodeWorkerClass) {
@@ -182,9 +188,18 @@ export class WorkerHandle {
     }
   }
 
-  /** Stops the thread; resolves when it is gone (at once for Web Workers). */
+  /**
+   * Stops the thread, never inside a shared-memory critical section (see
+   * _context.ts); resolves when it is gone.
+   */
   async terminate(): Promise<void> {
     this.dead = true;
+    Atomics.store(this.#control, THREAD.STOP, 1);
+    // Critical sections last a copy at most; the bound is for safety only.
+    const until = performance.now() + 5_000;
+    while (Atomics.load(this.#control, THREAD.CRITICAL) > 0 && performance.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     if (this.#web) this.#web.terminate();
     if (this.#node) {
       this.#node.removeAllListeners("exit");

@@ -115,7 +115,7 @@ let outcomes: ToMain[] = [];
 let flushScheduled = false;
 
 async function init(m: InitMessage): Promise<void> {
-  enterWorker(m.name, m.pid, m.counters);
+  enterWorker(m.name, m.pid, m.counters, m.threadControl);
   setDirectoryChannel((message) => port.post(message));
   inbox = new Ring(m.toWorker);
   outbox = new Ring(m.toMain);

@@ -16,7 +16,7 @@ import {
   UnknownShared,
   whenShared,
 } from "./_shared_registry.ts";
-import { remaining, signal, waitForChange } from "./_wait.ts";
+import { signalWaiters, waitUntil } from "./_wait.ts";
 import { EOFError } from "./errors.ts";
 
 /** Frame kind of a `sendBytes` message. */
@@ -148,7 +148,7 @@ export class Connection {
     } finally {
       tx.unlock();
     }
-    signal(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
   }
 
   /**
@@ -176,7 +176,7 @@ export class Connection {
       );
     }
     tx.locked(() => tx.push([new Uint8Array([BYTES]), bytes.subarray(offset, offset + length)]));
-    signal(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
   }
 
   /**
@@ -253,14 +253,9 @@ export class Connection {
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     const rx = this.#reader("poll");
-    const deadline = timeout === null ? undefined : performance.now() + timeout;
-    for (;;) {
-      const seen = Atomics.load(rx.ctl, Q.PUT_SEQ);
-      if (Atomics.load(rx.ctl, Q.COUNT) > 0 || this.#peerClosed(rx)) return true;
-      const left = remaining(deadline);
-      if (left === 0) return false;
-      if (!(await waitForChange(rx.ctl, Q.PUT_SEQ, seen, Q.WAITERS, left))) return false;
-    }
+    const readable = () => Atomics.load(rx.ctl, Q.COUNT) > 0 || this.#peerClosed(rx);
+    if (readable() || timeout === 0) return readable();
+    return await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable, timeout ?? undefined);
   }
 
   /**
@@ -275,8 +270,7 @@ export class Connection {
     for (const queue of [this.#tx, this.#rx]) {
       if (!queue) continue;
       Atomics.store(queue.ctl, queue === this.#tx ? Q.CLOSED : Q.READER_CLOSED, 1);
-      signal(queue.ctl, Q.PUT_SEQ, Q.WAITERS);
-      Atomics.notify(queue.ctl, Q.PUT_SEQ);
+      signalWaiters(queue.ctl, Q.PUT_SEQ, Q.WAITERS);
     }
   }
 
@@ -315,14 +309,14 @@ export class Connection {
 
   async #next(action: string): Promise<string | Uint8Array> {
     const rx = this.#reader(action);
+    const readable = () => Atomics.load(rx.ctl, Q.COUNT) > 0 || this.#peerClosed(rx);
     for (;;) {
-      const seen = Atomics.load(rx.ctl, Q.PUT_SEQ);
       const frame = rx.lockedShift(PLAIN);
       if (frame !== undefined) return frame;
       if (this.#peerClosed(rx)) {
         throw new EOFError(`Cannot ${action}: the other end is closed and nothing is left`);
       }
-      await waitForChange(rx.ctl, Q.PUT_SEQ, seen, Q.WAITERS);
+      await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable);
     }
   }
 

@@ -20,7 +20,7 @@ import {
   UnknownShared,
   whenShared,
 } from "./_shared_registry.ts";
-import { remaining, signal, waitForChange } from "./_wait.ts";
+import { remaining, signalWaiters, waitForChange, waitUntil } from "./_wait.ts";
 import { Empty, Full } from "./errors.ts";
 
 /** Options of {@linkcode Queue.put} and {@linkcode Queue.get}. */
@@ -95,12 +95,12 @@ export class Queue<T = unknown> {
     const frame = encodeItem(item);
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
-    for (;;) {
-      const seen = Atomics.load(this.#queue.ctl, Q.GET_SEQ);
-      if (this.#tryPut(frame)) return;
+    const ctl = this.#queue.ctl;
+    const hasRoom = () =>
+      Atomics.load(ctl, Q.COUNT) < this.maxsize || Atomics.load(ctl, Q.CLOSED) === 1;
+    while (!this.#tryPut(frame)) {
       if (!block) throw new Full("Cannot put: the queue is full");
-      const left = remaining(deadline);
-      if (left === 0 || !(await waitForChange(this.#queue.ctl, Q.GET_SEQ, seen, Q.WAITERS, left))) {
+      if (!(await waitUntil(ctl, Q.GET_SEQ, Q.WAITERS, hasRoom, remaining(deadline)))) {
         throw new Full(`Cannot put: the queue stayed full for ${timeout} ms`);
       }
     }
@@ -140,13 +140,13 @@ export class Queue<T = unknown> {
   async #getWaiting(options: QueueWaitOptions): Promise<T> {
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+    const ctl = this.#queue.ctl;
+    const hasItem = () => Atomics.load(ctl, Q.COUNT) > 0 || Atomics.load(ctl, Q.CLOSED) === 1;
     for (;;) {
-      const seen = Atomics.load(this.#queue.ctl, Q.PUT_SEQ);
       const frame = this.#tryGet();
       if (frame !== undefined) return this.#decodeLater(frame);
       if (!block) throw new Empty("Cannot get: the queue is empty");
-      const left = remaining(deadline);
-      if (left === 0 || !(await waitForChange(this.#queue.ctl, Q.PUT_SEQ, seen, Q.WAITERS, left))) {
+      if (!(await waitUntil(ctl, Q.PUT_SEQ, Q.WAITERS, hasItem, remaining(deadline)))) {
         throw new Empty(`Cannot get: the queue stayed empty for ${timeout} ms`);
       }
     }
@@ -209,10 +209,8 @@ export class Queue<T = unknown> {
   close(): void {
     const ctl = this.#queue.ctl;
     Atomics.store(ctl, Q.CLOSED, 1);
-    signal(ctl, Q.PUT_SEQ, Q.WAITERS);
-    signal(ctl, Q.GET_SEQ, Q.WAITERS);
-    Atomics.notify(ctl, Q.PUT_SEQ);
-    Atomics.notify(ctl, Q.GET_SEQ);
+    signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(ctl, Q.GET_SEQ, Q.WAITERS);
   }
 
   /** Whether `close()` was called (by any thread). */
@@ -274,15 +272,16 @@ export class Queue<T = unknown> {
     } finally {
       queue.unlock();
     }
-    if (done) signal(ctl, Q.PUT_SEQ, Q.WAITERS);
+    if (done) signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
     return done;
   }
 
   #tryGet(): string | Uint8Array | undefined {
     const queue = this.#queue;
     const frame = queue.lockedShift(PLAIN);
-    if (frame) {
-      signal(queue.ctl, Q.GET_SEQ, Q.WAITERS);
+    if (frame !== undefined) {
+      // Only putters to a bounded queue ever wait for room.
+      if (this.maxsize > 0) signalWaiters(queue.ctl, Q.GET_SEQ, Q.WAITERS);
       return frame;
     }
     if (Atomics.load(queue.ctl, Q.CLOSED) === 1) {

@@ -1,0 +1,70 @@
+# The Queue and Pipe comparison workloads on Python's multiprocessing: a
+# Process produces, the main process consumes. Medians of 3 runs.
+import json, statistics, time
+from array import array
+from multiprocessing import Pipe, Process, Queue
+
+SMALL = 200_000
+BIG_ITEMS = 40
+
+
+def produce_small(q, count):
+    for i in range(count):
+        q.put(i)
+
+
+def send_small(conn, count):
+    for i in range(count):
+        conn.send(i)
+    conn.close()
+
+
+def produce_big(q, count):
+    data = array("d", [0.0]) * (1 << 20)  # 8 MiB of doubles
+    for i in range(count):
+        data[0] = i
+        q.put(data)
+
+
+def time_queue_small():
+    q = Queue()
+    t = time.perf_counter()
+    p = Process(target=produce_small, args=(q, SMALL))
+    p.start()
+    for _ in range(SMALL):
+        q.get()
+    p.join()
+    return SMALL / (time.perf_counter() - t)
+
+
+def time_pipe_small():
+    receiver, sender = Pipe(duplex=False)
+    t = time.perf_counter()
+    p = Process(target=send_small, args=(sender, SMALL))
+    p.start()
+    sender.close()
+    for _ in range(SMALL):
+        receiver.recv()
+    p.join()
+    return SMALL / (time.perf_counter() - t)
+
+
+def time_queue_big():
+    q = Queue(4)
+    t = time.perf_counter()
+    p = Process(target=produce_big, args=(q, BIG_ITEMS))
+    p.start()
+    for _ in range(BIG_ITEMS):
+        q.get()
+    p.join()
+    return BIG_ITEMS * 8 * 1.048576 / (time.perf_counter() - t)
+
+
+if __name__ == "__main__":
+    for name, unit, run in [
+        ("queue", "msgs/s", time_queue_small),
+        ("pipe", "msgs/s", time_pipe_small),
+        ("queue8m", "MB/s", time_queue_big),
+    ]:
+        value = statistics.median(run() for _ in range(3))
+        print(json.dumps({"workload": name, "value": value, "unit": unit}), flush=True)

@@ -1,0 +1,81 @@
+// The Queue and Pipe comparison workloads on this project: a Process produces,
+// the main thread consumes. Run by compare.ts; the same workloads are in
+// anchors/python_ipc.py.
+import { type Connection, Pipe, Process, Queue } from "../mod.ts";
+
+const SMALL = 200_000;
+const BIG_ITEMS = 40;
+
+/** Puts `count` small items. */
+export async function produceSmall(q: Queue<number>, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await q.put(i);
+}
+
+/** Sends `count` small messages. */
+export function sendSmall(conn: Connection, count: number): void {
+  for (let i = 0; i < count; i++) conn.send(i);
+  conn.close();
+}
+
+/** Puts `count` arrays of 8 MiB. */
+export async function produceBig(q: Queue<Float64Array>, count: number): Promise<void> {
+  const array = new Float64Array(1 << 20);
+  for (let i = 0; i < count; i++) {
+    array[0] = i;
+    await q.put(array);
+  }
+}
+
+function report(workload: string, value: number, unit: string): void {
+  console.log(JSON.stringify({ workload, value, unit }));
+}
+
+async function timeQueueSmall(): Promise<number> {
+  const q = new Queue<number>();
+  const t = performance.now();
+  const p = new Process({ target: produceSmall, args: [q, SMALL] });
+  p.start();
+  for (let i = 0; i < SMALL; i++) await q.get();
+  await p.join();
+  return SMALL / ((performance.now() - t) / 1000);
+}
+
+async function timePipeSmall(): Promise<number> {
+  const [receiver, sender] = Pipe({ duplex: false });
+  const t = performance.now();
+  const p = new Process({ target: sendSmall, args: [sender, SMALL] });
+  p.start();
+  sender.close();
+  for (let i = 0; i < SMALL; i++) await receiver.recv();
+  await p.join();
+  receiver.close();
+  return SMALL / ((performance.now() - t) / 1000);
+}
+
+async function timeQueueBig(): Promise<number> {
+  const q = new Queue<Float64Array>(4);
+  const t = performance.now();
+  const p = new Process({ target: produceBig, args: [q, BIG_ITEMS] });
+  p.start();
+  for (let i = 0; i < BIG_ITEMS; i++) await q.get();
+  await p.join();
+  return (BIG_ITEMS * 8) / ((performance.now() - t) / 1000) * 1.048576; // MB/s (10^6 bytes)
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+if (import.meta.main) {
+  for (
+    const [name, unit, run] of [
+      ["queue", "msgs/s", timeQueueSmall],
+      ["pipe", "msgs/s", timePipeSmall],
+      ["queue8m", "MB/s", timeQueueBig],
+    ] as const
+  ) {
+    const values = [];
+    for (let i = 0; i < 3; i++) values.push(await run());
+    report(name, median(values), unit);
+  }
+}
