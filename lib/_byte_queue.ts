@@ -44,7 +44,7 @@ export const Q = {
   FIELDS: 12,
 } as const;
 
-import { enterCritical, leaveCritical } from "./_context.ts";
+import { checkStop, enterCritical, leaveCritical } from "./_context.ts";
 
 const INITIAL_BYTES = 64 * 1024;
 /** Frames up to this many bytes take the no-allocation text paths. */
@@ -100,19 +100,21 @@ export class ByteQueue {
     enterCritical();
     const ctl = this.ctl;
     let c = Atomics.compareExchange(ctl, Q.LOCK, 0, 1);
-    if (c === 0) return;
-    // Spin first: the holder only copies a few bytes, so it is usually done
-    // long before a futex sleep and wake-up would be.
-    for (let spins = 0; spins < 200 && c !== 0; spins++) {
-      c = Atomics.load(ctl, Q.LOCK) === 0 ? Atomics.compareExchange(ctl, Q.LOCK, 0, 1) : 1;
-    }
-    while (c !== 0) {
-      if (c === 2 || Atomics.compareExchange(ctl, Q.LOCK, 1, 2) !== 0) {
-        // Held for a copy at most: a short synchronous wait, bounded anyway.
-        Atomics.wait(ctl, Q.LOCK, 2, 1);
+    if (c !== 0) {
+      // Spin first: the holder only copies a few bytes, so it is usually done
+      // long before a futex sleep and wake-up would be.
+      for (let spins = 0; spins < 200 && c !== 0; spins++) {
+        c = Atomics.load(ctl, Q.LOCK) === 0 ? Atomics.compareExchange(ctl, Q.LOCK, 0, 1) : 1;
       }
-      c = Atomics.compareExchange(ctl, Q.LOCK, 0, 2);
+      while (c !== 0) {
+        if (c === 2 || Atomics.compareExchange(ctl, Q.LOCK, 1, 2) !== 0) {
+          // Held for a copy at most: a short synchronous wait, bounded anyway.
+          Atomics.wait(ctl, Q.LOCK, 2, 1);
+        }
+        c = Atomics.compareExchange(ctl, Q.LOCK, 0, 2);
+      }
     }
+    checkStop(() => this.unlock());
   }
 
   /** Releases the lock; an uncontended release needs no notify. */

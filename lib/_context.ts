@@ -47,23 +47,33 @@ export function enterWorker(
 // holds a shared-memory lock would leave the lock held forever. So a worker
 // counts the critical sections it is in, and the main thread, before
 // terminating it, raises STOP and waits until the count is zero. Dekker's
-// order makes it safe: the worker counts itself in, then reads STOP; the
-// main thread raises STOP, then reads the count.
+// order makes it safe: the worker counts itself in, then takes the lock (an
+// atomic read-modify-write, a full fence), then reads STOP; the main thread
+// raises STOP, then reads the count. Only the worker writes its count, so
+// plain writes do.
 
-/** Enters a critical section; throws if this worker is being terminated. */
+/**
+ * Counts this worker into a critical section (call before taking the lock,
+ * then {@linkcode checkStop} after: the lock's atomic acquire orders the two).
+ */
 export function enterCritical(): void {
   const control = context.control;
-  if (!control) return;
-  Atomics.add(control, THREAD.CRITICAL, 1);
-  if (Atomics.load(control, THREAD.STOP) !== 0) {
-    Atomics.sub(control, THREAD.CRITICAL, 1);
+  if (control) control[THREAD.CRITICAL]++;
+}
+
+/** Throws (after `release()`) if this worker is being terminated. */
+export function checkStop(release: () => void): void {
+  const control = context.control;
+  if (control && Atomics.load(control, THREAD.STOP) !== 0) {
+    release();
     throw new Error(`${context.name} is being terminated`);
   }
 }
 
 /** Leaves a critical section. */
 export function leaveCritical(): void {
-  if (context.control) Atomics.sub(context.control, THREAD.CRITICAL, 1);
+  const control = context.control;
+  if (control) control[THREAD.CRITICAL]--;
 }
 
 /** Marks the start and end of a worker's module imports. */
