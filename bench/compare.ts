@@ -62,6 +62,10 @@ const piscina = (await ensurePiscina())
   : "piscina could not be installed";
 console.error("Running Python multiprocessing ...");
 const python = await run("python3", ["python_pool.py"], anchors);
+console.error("Running the Queue and Pipe workloads (this project, then Python) ...");
+const oursIpc = await run(Deno.execPath(), ["run", "-A", "ipc_workloads.ts"], here);
+if (typeof oursIpc === "string") throw new Error(`The project's IPC workloads failed: ${oursIpc}`);
+const pythonIpc = await run("python3", ["python_ipc.py"], anchors);
 
 const workloads: [string, string, "higher" | "lower", string][] = [
   ["start", "construct + first result, 2 workers", "lower", "<= piscina"],
@@ -103,6 +107,24 @@ for (const [key, label, , target] of workloads) {
     } | ${target} | ${nodeCell(key)} |`,
   );
 }
+lines.push(
+  "",
+  "| workload | this project | Python (ratio) | target |",
+  "|---|---|---|---|",
+);
+for (
+  const [key, label, target] of [
+    ["queue", "Queue, 200k small items, Process → main", ">= 10x Python"],
+    ["pipe", "Pipe, 200k small messages, Process → main", ">= 10x Python"],
+    ["queue8m", "Queue, 8 MiB Float64Arrays, Process → main", ">= 3x Python"],
+  ]
+) {
+  const mine = oursIpc.get(key)!;
+  lines.push(
+    `| ${label} | ${fmt(mine.value)} ${mine.unit} | ${cell(pythonIpc, key, mine)} | ${target} |`,
+  );
+}
+if (typeof pythonIpc === "string") lines.push(`Python IPC skipped: ${pythonIpc}`);
 lines.push(
   "",
   "Ratios are ours / theirs: for ms and µs lower is better, for rates higher. map and cpu are",

@@ -141,13 +141,8 @@ export class Connection {
     const tx = this.#writer("send");
     const item = encodeItem(value);
     const parts = item.tagged ? toFrame(item) : undefined;
-    tx.lock();
-    try {
-      if (parts) tx.push(parts);
-      else tx.pushText(PLAIN, item.json);
-    } finally {
-      tx.unlock();
-    }
+    if (parts) tx.push(parts);
+    else tx.pushText(PLAIN, item.json);
     signalWaiters(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
   }
 
@@ -175,7 +170,7 @@ export class Connection {
         `Cannot sendBytes: 'size' ${size} from offset ${offset} exceeds the ${bytes.length} bytes`,
       );
     }
-    tx.locked(() => tx.push([new Uint8Array([BYTES]), bytes.subarray(offset, offset + length)]));
+    tx.push([new Uint8Array([BYTES]), bytes.subarray(offset, offset + length)]);
     signalWaiters(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
   }
 
@@ -189,7 +184,7 @@ export class Connection {
     // Fast path without an async frame: a message is usually waiting.
     let frame: string | Uint8Array | undefined;
     try {
-      frame = this.#reader("recv").lockedShift(PLAIN);
+      frame = this.#reader("recv").shift(PLAIN);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -237,7 +232,7 @@ export class Connection {
       : frame;
     if (maxlength !== undefined && bytes.length > maxlength) {
       const raw = typeof frame === "string" ? new Uint8Array([PLAIN, ...bytes]) : frame;
-      rx.locked(() => rx.unshift(raw));
+      rx.unshift(raw);
       throw new RangeError(
         `Cannot recvBytes: the message has ${bytes.length} bytes, more than maxlength ${maxlength}`,
       );
@@ -253,7 +248,7 @@ export class Connection {
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     const rx = this.#reader("poll");
-    const readable = () => Atomics.load(rx.ctl, Q.COUNT) > 0 || this.#peerClosed(rx);
+    const readable = () => rx.count() > 0 || this.#peerClosed(rx);
     if (readable() || timeout === 0) return readable();
     return await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable, timeout ?? undefined);
   }
@@ -309,9 +304,9 @@ export class Connection {
 
   async #next(action: string): Promise<string | Uint8Array> {
     const rx = this.#reader(action);
-    const readable = () => Atomics.load(rx.ctl, Q.COUNT) > 0 || this.#peerClosed(rx);
+    const readable = () => rx.count() > 0 || this.#peerClosed(rx);
     for (;;) {
-      const frame = rx.lockedShift(PLAIN);
+      const frame = rx.shift(PLAIN);
       if (frame !== undefined) return frame;
       if (this.#peerClosed(rx)) {
         throw new EOFError(`Cannot ${action}: the other end is closed and nothing is left`);

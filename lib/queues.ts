@@ -58,6 +58,7 @@ export class Queue<T = unknown> {
   readonly maxsize: number;
   #queue: ByteQueue;
   #id: number;
+  #onPut = (): void => this.onPut();
 
   /**
    * Creates a queue.
@@ -96,8 +97,7 @@ export class Queue<T = unknown> {
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const ctl = this.#queue.ctl;
-    const hasRoom = () =>
-      Atomics.load(ctl, Q.COUNT) < this.maxsize || Atomics.load(ctl, Q.CLOSED) === 1;
+    const hasRoom = () => this.#queue.count() < this.maxsize || Atomics.load(ctl, Q.CLOSED) === 1;
     while (!this.#tryPut(frame)) {
       if (!block) throw new Full("Cannot put: the queue is full");
       if (!(await waitUntil(ctl, Q.GET_SEQ, Q.WAITERS, hasRoom, remaining(deadline)))) {
@@ -141,7 +141,7 @@ export class Queue<T = unknown> {
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const ctl = this.#queue.ctl;
-    const hasItem = () => Atomics.load(ctl, Q.COUNT) > 0 || Atomics.load(ctl, Q.CLOSED) === 1;
+    const hasItem = () => this.#queue.count() > 0 || Atomics.load(ctl, Q.CLOSED) === 1;
     for (;;) {
       const frame = this.#tryGet();
       if (frame !== undefined) return this.#decodeLater(frame);
@@ -177,7 +177,7 @@ export class Queue<T = unknown> {
     } catch (error) {
       if (!(error instanceof UnknownShared)) throw error;
       // Not ready in this thread yet: it goes back to the front, untouched.
-      this.#queue.locked(() => this.#queue.unshift(frame as Uint8Array));
+      this.#queue.unshift(frame as Uint8Array);
       this.onUnget();
       whenShared(error.id);
       throw new Empty(
@@ -189,7 +189,7 @@ export class Queue<T = unknown> {
 
   /** The number of items (a snapshot: other threads may change it at once). */
   qsize(): number {
-    return Atomics.load(this.#queue.ctl, Q.COUNT);
+    return this.#queue.count();
   }
 
   /** Whether the queue is empty (a snapshot). */
@@ -259,26 +259,16 @@ export class Queue<T = unknown> {
     const queue = this.#queue;
     const ctl = queue.ctl;
     if (Atomics.load(ctl, Q.CLOSED) === 1) throw this.#closedError("put");
-    const parts = item.tagged ? toFrame(item) : undefined;
-    let done = false;
-    queue.lock();
-    try {
-      if (this.maxsize === 0 || Atomics.load(ctl, Q.COUNT) < this.maxsize) {
-        if (parts) queue.push(parts);
-        else queue.pushText(PLAIN, item.json);
-        this.onPut();
-        done = true;
-      }
-    } finally {
-      queue.unlock();
-    }
+    const done = item.tagged
+      ? queue.push(toFrame(item), this.maxsize, this.#onPut)
+      : queue.pushText(PLAIN, item.json, this.maxsize, this.#onPut);
     if (done) signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
     return done;
   }
 
   #tryGet(): string | Uint8Array | undefined {
     const queue = this.#queue;
-    const frame = queue.lockedShift(PLAIN);
+    const frame = queue.shift(PLAIN);
     if (frame !== undefined) {
       // Only putters to a bounded queue ever wait for room.
       if (this.maxsize > 0) signalWaiters(queue.ctl, Q.GET_SEQ, Q.WAITERS);

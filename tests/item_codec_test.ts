@@ -49,14 +49,14 @@ Deno.test("ByteQueue grows past its first capacity keeping frames in order acros
   const q = new ByteQueue();
   const text = "x".repeat(1000);
   // Fill and drain to move the head, then overfill so the frames wrap and the ring grows.
-  for (let i = 0; i < 40; i++) q.locked(() => q.pushText(0, text));
-  for (let i = 0; i < 40; i++) q.locked(() => q.shift(0));
+  for (let i = 0; i < 40; i++) q.pushText(0, text);
+  for (let i = 0; i < 40; i++) q.shift(0);
   for (let i = 0; i < 200; i++) {
-    q.locked(() => q.push([new Uint8Array([0]), new TextEncoder().encode(`"${i}${text}"`)]));
+    q.push([new Uint8Array([0]), new TextEncoder().encode(`"${i}${text}"`)]);
   }
   for (let i = 0; i < 200; i++) {
-    const frame = q.locked(() => q.shift(0)) as Uint8Array;
+    const frame = q.shift(0) as Uint8Array;
     assert.equal(decodeFrame(frame), `${i}${text}`);
   }
-  assert.equal(q.locked(() => q.shift(0)), undefined);
+  assert.equal(q.shift(0), undefined);
 });

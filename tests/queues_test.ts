@@ -195,3 +195,19 @@ Deno.test("Seed 001: JoinableQueue with three producers and two daemon consumers
   for (const c of consumers) c.terminate();
   for (const c of consumers) await c.join();
 });
+
+Deno.test("Queue keeps one producer's order while the ring wraps and grows under a live consumer", async () => {
+  const q = new Queue<unknown>();
+  const count = 60_000;
+  const p = new Process({ target: ipc.produceStress, args: [q, count], modules });
+  p.start();
+  for (let i = 0; i < count; i++) {
+    const item = await q.get();
+    if (item !== ipc.stressItem(i)) {
+      assert.fail(`item ${i}: got ${JSON.stringify(item)?.slice(0, 40)}`);
+    }
+  }
+  await p.join();
+  assert.equal(p.exitcode, 0);
+  assert.ok(q.empty());
+});
