@@ -191,22 +191,44 @@ export class ByteQueue {
     if (Atomics.load(ctl, Q.TAIL) === Atomics.load(ctl, Q.HEAD)) return undefined;
     this.lock(Q.GET_LOCK);
     try {
-      const head = ctl[Q.HEAD];
-      if (Atomics.load(ctl, Q.TAIL) === head) return undefined;
-      const capacity = ctl[Q.CAPACITY];
-      const length = this.#words[head >> 2];
-      const at = (head + 4) % capacity;
-      let frame: string | Uint8Array | undefined;
-      if (length <= SHORT_TEXT && this.#bytes[at] === textKind) {
-        frame = this.#readAscii((at + 1) % capacity, length - 1, capacity);
-      }
-      frame ??= this.#copyOut(at, length, capacity);
-      Atomics.store(ctl, Q.HEAD, (head + 4 + align(length)) % capacity);
-      Atomics.store(ctl, Q.GETS, ctl[Q.GETS] + 1);
-      return frame;
+      return this.#take(textKind);
     } finally {
       this.unlock(Q.GET_LOCK);
     }
+  }
+
+  /** Moves up to `max` frames (as `shift` returns them) into `out`, under one lock. */
+  shiftMany(textKind: number, max: number, out: (string | Uint8Array)[]): void {
+    const ctl = this.ctl;
+    if (Atomics.load(ctl, Q.TAIL) === Atomics.load(ctl, Q.HEAD)) return;
+    this.lock(Q.GET_LOCK);
+    try {
+      for (let i = 0; i < max; i++) {
+        const frame = this.#take(textKind);
+        if (frame === undefined) return;
+        out.push(frame);
+      }
+    } finally {
+      this.unlock(Q.GET_LOCK);
+    }
+  }
+
+  /** Removes the oldest frame (GET_LOCK held). */
+  #take(textKind: number): string | Uint8Array | undefined {
+    const ctl = this.ctl;
+    const head = ctl[Q.HEAD];
+    if (Atomics.load(ctl, Q.TAIL) === head) return undefined;
+    const capacity = ctl[Q.CAPACITY];
+    const length = this.#words[head >> 2];
+    const at = (head + 4) % capacity;
+    let frame: string | Uint8Array | undefined;
+    if (length <= SHORT_TEXT && this.#bytes[at] === textKind) {
+      frame = this.#readAscii((at + 1) % capacity, length - 1, capacity);
+    }
+    frame ??= this.#copyOut(at, length, capacity);
+    Atomics.store(ctl, Q.HEAD, (head + 4 + align(length)) % capacity);
+    Atomics.store(ctl, Q.GETS, ctl[Q.GETS] + 1);
+    return frame;
   }
 
   /** Puts a frame (as `shift` returned it, in bytes) back at the front. */

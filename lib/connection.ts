@@ -21,6 +21,15 @@ import { EOFError } from "./errors.ts";
 
 /** Frame kind of a `sendBytes` message. */
 const BYTES = 2;
+const READ_AHEAD = 64;
+
+/** A short plain frame's bytes, from the text `shift` returned for it. */
+function plainBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(1 + text.length);
+  bytes[0] = PLAIN;
+  for (let i = 0; i < text.length; i++) bytes[i + 1] = text.charCodeAt(i);
+  return bytes;
+}
 const DROP = Symbol("drop reference");
 
 /** Set while Pipe() or a reviver constructs a handle. */
@@ -90,6 +99,12 @@ export class Connection {
   #refs: Int32Array;
   #id: number;
   #closed = false;
+  // Read-ahead: a receive takes up to READ_AHEAD messages under one lock. A
+  // pipe end has one reader at a time (as in Python, where two processes
+  // reading one end corrupt it), so this loses nothing; the messages go back
+  // to the pipe if this handle is sent to another thread.
+  #inbox: (string | Uint8Array)[] = [];
+  #inboxHead = 0;
 
   /**
    * Connections come from {@linkcode Pipe}.
@@ -184,7 +199,7 @@ export class Connection {
     // Fast path without an async frame: a message is usually waiting.
     let frame: string | Uint8Array | undefined;
     try {
-      frame = this.#reader("recv").shift(PLAIN);
+      frame = this.#take(this.#reader("recv"));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -223,7 +238,6 @@ export class Connection {
    * @throws {EOFError} When the other end is closed and everything sent was read.
    */
   async recvBytes(maxlength?: number): Promise<Uint8Array> {
-    const rx = this.#reader("recvBytes");
     const frame = await this.#next("recvBytes");
     const bytes = typeof frame === "string"
       ? new TextEncoder().encode(frame)
@@ -231,8 +245,7 @@ export class Connection {
       ? frame.slice(1)
       : frame;
     if (maxlength !== undefined && bytes.length > maxlength) {
-      const raw = typeof frame === "string" ? new Uint8Array([PLAIN, ...bytes]) : frame;
-      rx.unshift(raw);
+      this.#putBack(frame);
       throw new RangeError(
         `Cannot recvBytes: the message has ${bytes.length} bytes, more than maxlength ${maxlength}`,
       );
@@ -248,7 +261,8 @@ export class Connection {
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     const rx = this.#reader("poll");
-    const readable = () => rx.count() > 0 || this.#peerClosed(rx);
+    const readable = () =>
+      this.#inboxHead < this.#inbox.length || rx.count() > 0 || this.#peerClosed(rx);
     if (readable() || timeout === 0) return readable();
     return await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable, timeout ?? undefined);
   }
@@ -260,6 +274,8 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#inbox = [];
+    this.#inboxHead = 0;
     if (Atomics.sub(this.#refs, 0, 1) !== 1) return;
     // The last handle of this end: tell the peer (and wake its waiters).
     for (const queue of [this.#tx, this.#rx]) {
@@ -290,6 +306,13 @@ export class Connection {
    */
   [SHARE](): SharedReduction {
     if (this.#closed) throw new Error("Cannot send a closed connection to another thread");
+    // Messages read ahead go back to the pipe, in order, for the next holder.
+    if (this.#rx) {
+      while (this.#inbox.length > this.#inboxHead) {
+        const frame = this.#inbox.pop()!;
+        this.#rx.unshift(typeof frame === "string" ? plainBytes(frame) : frame);
+      }
+    }
     Atomics.add(this.#refs, 0, 1);
     return { type: "Connection", id: this.#id, state: this.#state };
   }
@@ -304,15 +327,32 @@ export class Connection {
 
   async #next(action: string): Promise<string | Uint8Array> {
     const rx = this.#reader(action);
-    const readable = () => rx.count() > 0 || this.#peerClosed(rx);
+    const readable = () =>
+      this.#inboxHead < this.#inbox.length || rx.count() > 0 || this.#peerClosed(rx);
     for (;;) {
-      const frame = rx.shift(PLAIN);
+      const frame = this.#take(rx);
       if (frame !== undefined) return frame;
       if (this.#peerClosed(rx)) {
         throw new EOFError(`Cannot ${action}: the other end is closed and nothing is left`);
       }
       await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable);
     }
+  }
+
+  /** The next message from the read-ahead, refilled from the pipe. */
+  #take(rx: ByteQueue): string | Uint8Array | undefined {
+    if (this.#inboxHead === this.#inbox.length) {
+      this.#inbox.length = 0;
+      this.#inboxHead = 0;
+      rx.shiftMany(PLAIN, READ_AHEAD, this.#inbox);
+      if (this.#inbox.length === 0) return undefined;
+    }
+    return this.#inbox[this.#inboxHead++];
+  }
+
+  #putBack(frame: string | Uint8Array): void {
+    if (this.#inboxHead > 0) this.#inbox[--this.#inboxHead] = frame;
+    else this.#inbox.unshift(frame);
   }
 
   #peerClosed(rx: ByteQueue): boolean {

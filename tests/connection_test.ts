@@ -102,3 +102,13 @@ Deno.test("Connection passed to pool tasks works from a worker", async () => {
   a.close();
   b.close();
 });
+
+Deno.test("A connection handed to another thread keeps the messages this one read ahead", async () => {
+  await using pool = new Pool({ processes: 1, modules });
+  const [a, b] = Pipe();
+  for (let i = 0; i < 10; i++) b.send(i);
+  assert.equal(await a.recv(), 0); // reads ahead internally
+  assert.deepEqual(await pool.apply(ipc.receiveAll, [a, 9]), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  a.close();
+  b.close();
+});
