@@ -37,3 +37,9 @@ Deno.test("Pool.terminate() on the node backend stops a stuck task and the scrip
     "pong\nstuck task: The pool was terminated before the task finished",
   );
 });
+
+Deno.test("Process: a non-daemon child keeps the program alive until it ends; a daemon does not", async () => {
+  const { code, stdout, stderr } = await runScript("process_lifetime_script.ts");
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), "main done\nnon-daemon child finished");
+});
