@@ -18,6 +18,7 @@
 // terminated inside these sections anyway (see the guard in _context.ts).
 
 import { checkStop, enterCritical, leaveCritical } from "./_context.ts";
+import { type Frame, readTaggedFrame, TAGGED } from "./_item_codec.ts";
 
 /** Field indices of a byte queue's control block (three 64-byte cache lines). */
 export const Q = {
@@ -51,6 +52,8 @@ const INITIAL_BYTES = 64 * 1024;
 const MAX_BYTES = 2 ** 32; // virtual reservation; memory is committed as the ring grows
 /** Frames up to this many bytes take the no-allocation text paths. */
 const SHORT_TEXT = 256;
+/** Tagged frames over this many bytes are copied out part by part (no whole-frame copy). */
+const SPLIT_FRAME = 64 * 1024;
 const encoder = new TextEncoder();
 
 function align(length: number): number {
@@ -185,7 +188,7 @@ export class ByteQueue {
    * Removes the oldest frame: a short ASCII text frame of kind `textKind`
    * comes back as its text, any other as its bytes; undefined when empty.
    */
-  shift(textKind = -1): string | Uint8Array | undefined {
+  shift(textKind = -1): Frame | undefined {
     const ctl = this.ctl;
     // Cheap check first, without the lock.
     if (Atomics.load(ctl, Q.TAIL) === Atomics.load(ctl, Q.HEAD)) return undefined;
@@ -198,7 +201,7 @@ export class ByteQueue {
   }
 
   /** Moves up to `max` frames (as `shift` returns them) into `out`, under one lock. */
-  shiftMany(textKind: number, max: number, out: (string | Uint8Array)[]): void {
+  shiftMany(textKind: number, max: number, out: Frame[]): void {
     const ctl = this.ctl;
     if (Atomics.load(ctl, Q.TAIL) === Atomics.load(ctl, Q.HEAD)) return;
     this.lock(Q.GET_LOCK);
@@ -214,16 +217,20 @@ export class ByteQueue {
   }
 
   /** Removes the oldest frame (GET_LOCK held). */
-  #take(textKind: number): string | Uint8Array | undefined {
+  #take(textKind: number): Frame | undefined {
     const ctl = this.ctl;
     const head = ctl[Q.HEAD];
     if (Atomics.load(ctl, Q.TAIL) === head) return undefined;
     const capacity = ctl[Q.CAPACITY];
     const length = this.#words[head >> 2];
     const at = (head + 4) % capacity;
-    let frame: string | Uint8Array | undefined;
+    let frame: Frame | undefined;
     if (length <= SHORT_TEXT && this.#bytes[at] === textKind) {
       frame = this.#readAscii((at + 1) % capacity, length - 1, capacity);
+    } else if (length > SPLIT_FRAME && this.#bytes[at] === TAGGED) {
+      frame = readTaggedFrame((offset, size) =>
+        this.#copyOut((at + offset) % capacity, size, capacity)
+      );
     }
     frame ??= this.#copyOut(at, length, capacity);
     Atomics.store(ctl, Q.HEAD, (head + 4 + align(length)) % capacity);

@@ -20,6 +20,8 @@ export interface EncodedItem {
   readonly tagged: boolean;
   readonly json: string;
   readonly blobs: Uint8Array[];
+  /** The blobs are fresh buffers of their exact size: decoding may keep them without a copy. */
+  readonly owned?: boolean;
 }
 
 type Tagged = null | boolean | string | number | TaggedNode;
@@ -177,9 +179,14 @@ function isPlainData(object: object): boolean {
 }
 
 /** Decodes what {@linkcode encodeItem} produced. */
-export function decodeItem(tagged: boolean, json: string, blobs: Uint8Array[]): unknown {
+export function decodeItem(
+  tagged: boolean,
+  json: string,
+  blobs: Uint8Array[],
+  owned = false,
+): unknown {
   const tree = JSON.parse(json);
-  return tagged ? decode(tree, blobs, []) : tree;
+  return tagged ? decode(tree, owned ? blobs : blobs.map((b) => b.slice()), []) : tree;
 }
 
 function decode(node: Tagged, blobs: Uint8Array[], refs: unknown[]): unknown {
@@ -250,18 +257,19 @@ function decode(node: Tagged, blobs: Uint8Array[], refs: unknown[]): unknown {
       return out;
     }
     case "ab": {
-      const out = blobs[node[1] as number].slice().buffer;
+      const out = blobs[node[1] as number].buffer as ArrayBuffer;
       refs.push(out);
       return out;
     }
     case "t": {
-      const bytes = blobs[node[2] as number].slice();
-      const out = new TYPED_ARRAYS[node[1] as string](bytes.buffer);
+      const out = new TYPED_ARRAYS[node[1] as string](
+        blobs[node[2] as number].buffer as ArrayBuffer,
+      );
       refs.push(out);
       return out;
     }
     case "dv": {
-      const out = new DataView(blobs[node[1] as number].slice().buffer);
+      const out = new DataView(blobs[node[1] as number].buffer as ArrayBuffer);
       refs.push(out);
       return out;
     }
@@ -301,7 +309,7 @@ export function toFrame(item: EncodedItem): Uint8Array[] {
   const headerBytes = 8 + 4 * item.blobs.length;
   const head = new Uint8Array(headerBytes + json.length);
   const view = new DataView(head.buffer);
-  view.setUint8(0, item.tagged ? 1 : 0);
+  view.setUint8(0, item.tagged ? TAGGED : PLAIN);
   view.setUint16(2, item.blobs.length, true);
   view.setUint32(4, json.length, true);
   item.blobs.forEach((blob, i) => view.setUint32(8 + 4 * i, blob.length, true));
@@ -312,12 +320,61 @@ export function toFrame(item: EncodedItem): Uint8Array[] {
 /** Frame kind of a plain item: one byte 0, then its JSON text. */
 export const PLAIN = 0;
 
-/** Decodes a queue frame: the text of a short plain frame, or a frame's bytes. */
-export function decodeFrame(frame: string | Uint8Array): unknown {
+/** Frame kind of a tagged item (the first byte {@linkcode toFrame} writes). */
+export const TAGGED = 1;
+
+/**
+ * A frame as a queue hands it out: the text of a short plain frame, a large
+ * tagged frame already split into its parts, or any other frame's bytes.
+ */
+export type Frame = string | Uint8Array | EncodedItem;
+
+/** Decodes a queue frame. */
+export function decodeFrame(frame: Frame): unknown {
   if (typeof frame === "string") return JSON.parse(frame);
+  if (!(frame instanceof Uint8Array)) {
+    return decodeItem(frame.tagged, frame.json, frame.blobs, frame.owned);
+  }
   if (frame[0] === PLAIN) return JSON.parse(textDecoder.decode(frame.subarray(1)));
   const { tagged, json, blobs } = fromFrame(frame);
   return decodeItem(tagged, json, blobs);
+}
+
+/** A frame's bytes, whatever form the queue handed it out in. */
+export function frameBytes(frame: Frame): Uint8Array {
+  if (frame instanceof Uint8Array) return frame;
+  const parts = typeof frame === "string"
+    ? [new Uint8Array([PLAIN]), textEncoder.encode(frame)]
+    : toFrame(frame);
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
+/**
+ * Reads a tagged frame in parts through `read(offset, length)`, which copies
+ * from shared memory: each blob lands in a buffer of its own, copied once.
+ */
+export function readTaggedFrame(read: (offset: number, length: number) => Uint8Array): EncodedItem {
+  const fixed = read(0, 8);
+  const view = new DataView(fixed.buffer);
+  const count = view.getUint16(2, true);
+  const jsonBytes = view.getUint32(4, true);
+  const lengths = new DataView(read(8, 4 * count).buffer);
+  let at = 8 + 4 * count;
+  const json = textDecoder.decode(read(at, jsonBytes));
+  at += jsonBytes;
+  const blobs: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = lengths.getUint32(4 * i, true);
+    blobs.push(read(at, length));
+    at += length;
+  }
+  return { tagged: true, json, blobs, owned: true };
 }
 
 /** Reads a frame made by {@linkcode toFrame} back into an encoded item. */

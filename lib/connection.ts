@@ -6,7 +6,7 @@
  * @module
  */
 import { ByteQueue, type ByteQueueState, Q } from "./_byte_queue.ts";
-import { decodeFrame, encodeItem, PLAIN, toFrame } from "./_item_codec.ts";
+import { decodeFrame, encodeItem, type Frame, frameBytes, PLAIN, toFrame } from "./_item_codec.ts";
 import {
   adoptHandle,
   newSharedId,
@@ -23,13 +23,6 @@ import { EOFError } from "./errors.ts";
 const BYTES = 2;
 const READ_AHEAD = 64;
 
-/** A short plain frame's bytes, from the text `shift` returned for it. */
-function plainBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(1 + text.length);
-  bytes[0] = PLAIN;
-  for (let i = 0; i < text.length; i++) bytes[i + 1] = text.charCodeAt(i);
-  return bytes;
-}
 const DROP = Symbol("drop reference");
 
 /** Set while Pipe() or a reviver constructs a handle. */
@@ -103,7 +96,7 @@ export class Connection {
   // pipe end has one reader at a time (as in Python, where two processes
   // reading one end corrupt it), so this loses nothing; the messages go back
   // to the pipe if this handle is sent to another thread.
-  #inbox: (string | Uint8Array)[] = [];
+  #inbox: Frame[] = [];
   #inboxHead = 0;
 
   /**
@@ -197,7 +190,7 @@ export class Connection {
    */
   recv<T = unknown>(): Promise<T> {
     // Fast path without an async frame: a message is usually waiting.
-    let frame: string | Uint8Array | undefined;
+    let frame: Frame | undefined;
     try {
       frame = this.#take(this.#reader("recv"));
     } catch (error) {
@@ -224,7 +217,7 @@ export class Connection {
     }
   }
 
-  #message<T>(frame: string | Uint8Array): T {
+  #message<T>(frame: Frame): T {
     if (frame instanceof Uint8Array && frame[0] === BYTES) return frame.slice(1) as T;
     return decodeFrame(frame) as T;
   }
@@ -239,11 +232,9 @@ export class Connection {
    */
   async recvBytes(maxlength?: number): Promise<Uint8Array> {
     const frame = await this.#next("recvBytes");
-    const bytes = typeof frame === "string"
-      ? new TextEncoder().encode(frame)
-      : frame[0] === BYTES
+    const bytes = frame instanceof Uint8Array && frame[0] === BYTES
       ? frame.slice(1)
-      : frame;
+      : frameBytes(frame);
     if (maxlength !== undefined && bytes.length > maxlength) {
       this.#putBack(frame);
       throw new RangeError(
@@ -310,7 +301,7 @@ export class Connection {
     if (this.#rx) {
       while (this.#inbox.length > this.#inboxHead) {
         const frame = this.#inbox.pop()!;
-        this.#rx.unshift(typeof frame === "string" ? plainBytes(frame) : frame);
+        this.#rx.unshift(frameBytes(frame));
       }
     }
     Atomics.add(this.#refs, 0, 1);
@@ -325,7 +316,7 @@ export class Connection {
     Atomics.sub(this.#refs, 0, 1);
   }
 
-  async #next(action: string): Promise<string | Uint8Array> {
+  async #next(action: string): Promise<Frame> {
     const rx = this.#reader(action);
     const readable = () =>
       this.#inboxHead < this.#inbox.length || rx.count() > 0 || this.#peerClosed(rx);
@@ -340,7 +331,7 @@ export class Connection {
   }
 
   /** The next message from the read-ahead, refilled from the pipe. */
-  #take(rx: ByteQueue): string | Uint8Array | undefined {
+  #take(rx: ByteQueue): Frame | undefined {
     if (this.#inboxHead === this.#inbox.length) {
       this.#inbox.length = 0;
       this.#inboxHead = 0;
@@ -350,7 +341,7 @@ export class Connection {
     return this.#inbox[this.#inboxHead++];
   }
 
-  #putBack(frame: string | Uint8Array): void {
+  #putBack(frame: Frame): void {
     if (this.#inboxHead > 0) this.#inbox[--this.#inboxHead] = frame;
     else this.#inbox.unshift(frame);
   }

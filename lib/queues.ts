@@ -10,7 +10,15 @@
  * @module
  */
 import { ByteQueue, type ByteQueueState, Q } from "./_byte_queue.ts";
-import { decodeFrame, type EncodedItem, encodeItem, PLAIN, toFrame } from "./_item_codec.ts";
+import {
+  decodeFrame,
+  type EncodedItem,
+  encodeItem,
+  type Frame,
+  frameBytes,
+  PLAIN,
+  toFrame,
+} from "./_item_codec.ts";
 import {
   adoptHandle,
   newSharedId,
@@ -128,7 +136,7 @@ export class Queue<T = unknown> {
    */
   get(options: QueueWaitOptions = {}): Promise<T> {
     // Fast path without an async frame: an item is usually waiting.
-    let frame: string | Uint8Array | undefined;
+    let frame: Frame | undefined;
     try {
       frame = this.#tryGet();
     } catch (error) {
@@ -153,7 +161,7 @@ export class Queue<T = unknown> {
   }
 
   /** Decodes a got frame, waiting first for a shared object still on its way to this thread. */
-  #decodeLater(frame: string | Uint8Array): Promise<T> {
+  #decodeLater(frame: Frame): Promise<T> {
     try {
       return Promise.resolve(this.#decode(frame));
     } catch (error) {
@@ -177,7 +185,7 @@ export class Queue<T = unknown> {
     } catch (error) {
       if (!(error instanceof UnknownShared)) throw error;
       // Not ready in this thread yet: it goes back to the front, untouched.
-      this.#queue.unshift(frame as Uint8Array);
+      this.#queue.unshift(frameBytes(frame));
       this.onUnget();
       whenShared(error.id);
       throw new Empty(
@@ -266,7 +274,7 @@ export class Queue<T = unknown> {
     return done;
   }
 
-  #tryGet(): string | Uint8Array | undefined {
+  #tryGet(): Frame | undefined {
     const queue = this.#queue;
     const frame = queue.shift(PLAIN);
     if (frame !== undefined) {
@@ -280,7 +288,7 @@ export class Queue<T = unknown> {
     return undefined;
   }
 
-  #decode(frame: string | Uint8Array): T {
+  #decode(frame: Frame): T {
     return decodeFrame(frame) as T;
   }
 }
