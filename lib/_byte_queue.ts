@@ -82,10 +82,21 @@ export class ByteQueue {
     };
     this.ctl = new Int32Array(this.state.ctl);
     this.#data = this.state.data;
-    // Length-tracking views: they follow the buffer when any thread grows it.
-    this.#bytes = new Uint8Array(this.#data);
-    this.#words = new Int32Array(this.#data);
     if (!state) Atomics.store(this.ctl, Q.CAPACITY, INITIAL_BYTES);
+    this.#bytes = new Uint8Array(0);
+    this.#words = new Int32Array(0);
+    this.#sync(Atomics.load(this.ctl, Q.CAPACITY));
+  }
+
+  /**
+   * Fits the views to the ring's capacity (called with a lock held, after
+   * reading it). Fixed-length views are faster than length-tracking ones, and
+   * any thread may have grown the buffer since this one last looked.
+   */
+  #sync(capacity: number): void {
+    if (this.#bytes.length === capacity) return;
+    this.#bytes = new Uint8Array(this.#data, 0, capacity);
+    this.#words = new Int32Array(this.#data, 0, capacity >> 2);
   }
 
   /** Frames in the queue (a snapshot). */
@@ -222,6 +233,7 @@ export class ByteQueue {
     const head = ctl[Q.HEAD];
     if (Atomics.load(ctl, Q.TAIL) === head) return undefined;
     const capacity = ctl[Q.CAPACITY];
+    this.#sync(capacity);
     const length = this.#words[head >> 2];
     const at = (head + 4) % capacity;
     let frame: Frame | undefined;
@@ -248,6 +260,7 @@ export class ByteQueue {
       const size = 4 + align(frame.length);
       let capacity = ctl[Q.CAPACITY];
       if (this.#used(capacity) + size >= capacity) capacity = this.#grow(size);
+      this.#sync(capacity);
       const head = (ctl[Q.HEAD] - size + capacity) % capacity;
       this.#words[head >> 2] = frame.length;
       this.#copyIn((head + 4) % capacity, frame, capacity);
@@ -276,6 +289,7 @@ export class ByteQueue {
         this.unlock(Q.GET_LOCK);
       }
     }
+    this.#sync(capacity);
     const tail = ctl[Q.TAIL];
     this.#words[tail >> 2] = length;
     return (tail + 4) % capacity;
@@ -302,6 +316,7 @@ export class ByteQueue {
       throw new RangeError(`Cannot grow the queue past ${MAX_BYTES} bytes`);
     }
     if (this.#data.byteLength < capacity) this.#data.grow(capacity);
+    this.#sync(capacity);
     const head = ctl[Q.HEAD];
     const tail = ctl[Q.TAIL];
     if (used > 0 && tail < head) {

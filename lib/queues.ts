@@ -100,8 +100,19 @@ export class Queue<T = unknown> {
    * @throws {TypeError} When the item cannot be cloned; nothing is put.
    * @throws {Error} When the queue is closed.
    */
-  async put(item: T, options: QueueWaitOptions = {}): Promise<void> {
-    const frame = encodeItem(item);
+  put(item: T, options: QueueWaitOptions = {}): Promise<void> {
+    // Fast path without an async frame: there is usually room.
+    let frame: EncodedItem;
+    try {
+      frame = encodeItem(item);
+      if (this.#tryPut(frame)) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#putWaiting(frame, options);
+  }
+
+  async #putWaiting(frame: EncodedItem, options: QueueWaitOptions): Promise<void> {
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const ctl = this.#queue.ctl;
