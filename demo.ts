@@ -1,68 +1,38 @@
-// The seed's Pool showcase (seed 000, "在multiprocessing中使用pool"): five
-// long_time_task calls on a pool of 4. Tasks 0-3 start at once; task 4 waits
-// for a free worker, so the whole run takes about two task lengths.
-//
-//   deno task demo
-import { Pool } from "./mod.ts";
-import { currentProcess } from "./mod.ts";
-
-const TASK_MS = 1000;
-
-/** Sleeps like the seed's time.sleep(3) (shortened to 1 s) and reports its timing. */
-export async function longTimeTask(name: number): Promise<string> {
-  const { name: worker, pid } = currentProcess();
-  console.log(`Run task ${name} (${worker}, pid ${pid})...`);
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, TASK_MS));
-  const seconds = ((performance.now() - start) / 1000).toFixed(2);
-  console.log(`Task ${name} runs ${seconds} seconds.`);
-  return `task ${name} done by ${worker}`;
-}
-
-/** A CPU-bound task for the map part of the tour. */
-export function countPrimes(limit: number): number {
-  let count = 0;
-  for (let n = 2; n < limit; n++) {
-    let prime = true;
-    for (let d = 2; d * d <= n; d++) {
-      if (n % d === 0) {
-        prime = false;
-        break;
-      }
-    }
-    if (prime) count++;
-  }
-  return count;
-}
+// `deno task demo`: the bundled crawler at work, with no network. It serves a
+// generated site on 127.0.0.1 (hundreds of linked pages, a robots.txt rule,
+// 404/500/flaky/slow/redirect pages and a PDF) and crawls it with depth on the
+// Pool: records go to a file, progress and the summary to stderr.
+import { main } from "./crawler/cli.ts";
+import { serveDemoSite } from "./crawler/demo_site.ts";
 
 if (import.meta.main) {
-  const t0 = performance.now();
-  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(2)}s`;
-  console.log(`Parent process ${currentProcess().pid}.`);
-  const pool = new Pool(4);
-  for (let i = 0; i < 5; i++) {
-    pool.applyAsync(longTimeTask, [i], {
-      callback: (message) => console.log(`  callback at ${elapsed()}: ${message}`),
-    });
+  const site = serveDemoSite({ pages: 400 });
+  const dir = await Deno.makeTempDir({ prefix: "crawl-demo-" });
+  const urls = `${dir}/urls.txt`;
+  const out = `${dir}/records.jsonl`;
+  await Deno.writeTextFile(urls, `# the demo site\n${site.url}\n${site.url}page/200\n`);
+  console.log(`Serving a demo site at ${site.url}; crawling it to depth 6.\n`);
+  let code = 1;
+  try {
+    code = await main([urls, "--depth", "6", "--per-host", "4", "--out", out]);
+  } finally {
+    await site.close();
   }
-  console.log("Waiting for all subprocesses done...");
-  pool.close();
-  await pool.join();
-  console.log(`All subprocesses done in ${elapsed()} (5 tasks of 1 s on 4 workers).`);
-
-  const limits = Array(8).fill(1_000_000);
-  let t = performance.now();
-  for (const limit of limits) countPrimes(limit);
-  const serial = performance.now() - t;
-  {
-    await using cpuPool = new Pool();
-    t = performance.now();
-    const counts = await cpuPool.map(countPrimes, limits, { chunksize: 1 });
-    const parallel = performance.now() - t;
+  const lines = (await Deno.readTextFile(out)).trim().split("\n");
+  console.log(`\n${lines.length} records in ${out}; a few of them:`);
+  const interesting = lines.map((l) => JSON.parse(l)).filter((r) =>
+    r.error || r.url.endsWith("/") || r.url.endsWith("/moved") || r.url.endsWith(".pdf")
+  );
+  for (const r of interesting.slice(0, 8)) {
     console.log(
-      `\ncountPrimes x8: serial ${serial.toFixed(0)} ms, Pool(${cpuPool.processes}).map ` +
-        `${parallel.toFixed(0)} ms, speedup ${(serial / parallel).toFixed(2)}x ` +
-        `(${counts[0]} primes below 1000000)`,
+      JSON.stringify({
+        url: r.url,
+        status: r.status,
+        title: r.title,
+        links: r.links.length,
+        error: r.error,
+      }),
     );
   }
+  Deno.exit(code);
 }

@@ -289,16 +289,20 @@ export async function* crawl(
     let nextAt = Infinity;
     for (const [name, host] of hosts) {
       while (host.queue.length > 0 && stats.inFlight < o.concurrency && host.active < o.perHost) {
-        const delay = Math.max(o.delayMs, robotsDelay(`http://${name}/`));
-        const job = host.queue[0];
-        const at = Math.max(host.nextAt, job.notBefore);
-        if (at > now) {
-          nextAt = Math.min(nextAt, at);
+        if (host.nextAt > now) {
+          nextAt = Math.min(nextAt, host.nextAt);
           break;
         }
-        host.queue.shift();
+        // The first job whose back-off is over: a job waiting for a retry does
+        // not hold up the rest of its host's queue.
+        const index = host.queue.findIndex((job) => job.notBefore <= now);
+        if (index < 0) {
+          for (const job of host.queue) nextAt = Math.min(nextAt, job.notBefore);
+          break;
+        }
+        const [job] = host.queue.splice(index, 1);
         host.active++;
-        host.nextAt = now + delay;
+        host.nextAt = now + Math.max(o.delayMs, robotsDelay(`http://${name}/`));
         dispatch(job, host);
       }
     }

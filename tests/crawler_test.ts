@@ -85,10 +85,15 @@ Deno.test("crawl() retries 503 with back-off, honouring Retry-After, and never r
   const site = serveDemoSite({ pages: 1 });
   try {
     const stats = newStats();
-    const records = await collect([`${site.url}flaky`, `${site.url}missing`], {
+    const pages = [0, 1, 2, 3].map((n) => `${site.url}page/${n}`);
+    const records = await collect([`${site.url}flaky`, `${site.url}missing`, ...pages], {
       stats,
       retries: 2,
+      perHost: 1,
     });
+    // A job waiting out its Retry-After does not hold up the others of its host.
+    const order = site.requests.map((r) => r.path);
+    assert.ok(order.lastIndexOf("/page/3") < order.lastIndexOf("/flaky"), `${order}`);
     const flaky = records.find((r) => r.url.endsWith("/flaky"))!;
     assert.equal(flaky.status, 200);
     assert.equal(flaky.title, "Flaky");
@@ -220,6 +225,21 @@ Deno.test("crawl() times requests out, and --select and --parse main give the sa
     assert.deepEqual(inWorker[0].fields, { heading: "Demo site", first: "/page/0" });
     const strip = (r: CrawlRecord) => ({ ...r, elapsedMs: 0 });
     assert.deepEqual(inMain.map(strip), inWorker.map(strip));
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("crawl() does not let a job waiting out Retry-After hold up its host's queue", async () => {
+  const site = serveDemoSite({ pages: 10 });
+  try {
+    // /flaky fails first; the links found on / then queue up behind its retry.
+    await collect([`${site.url}flaky`, site.url], { depth: 1, perHost: 1, retries: 2 });
+    const flaky = site.requests.filter((r) => r.path === "/flaky").map((r) => r.at);
+    const pagesBetween = site.requests.filter((r) =>
+      r.path.startsWith("/page/") && r.at > flaky[0] && r.at < flaky[1]
+    );
+    assert.ok(pagesBetween.length >= 5, `${pagesBetween.length} pages fetched during the wait`);
   } finally {
     await site.close();
   }
