@@ -9,8 +9,11 @@ import { getAttributeValue, textContent } from "domutils";
 
 /** One `--select` field. */
 export interface Selector {
+  /** The field's name in the record. */
   name: string;
+  /** A CSS selector; the first match counts. */
   css: string;
+  /** An attribute to read instead of the text. */
   attr?: string;
 }
 

@@ -18,16 +18,27 @@ export type { Selector } from "./_select.ts";
 
 /** One record per requested URL. */
 export interface CrawlRecord {
+  /** The URL requested (normalised). */
   url: string;
+  /** The URL the last redirect led to (or `url`). */
   finalUrl: string;
+  /** HTTP status of the last response; 0 when none came. */
   status: number;
+  /** The Content-Type header, if any. */
   contentType: string | null;
+  /** document.title of an HTML page, else null. */
   title: string | null;
+  /** Absolute http(s) links of an HTML page, without fragments, each once. */
   links: string[];
+  /** Body bytes read. */
   bytes: number;
+  /** Link depth from the start URL. */
   depth: number;
+  /** Time from the first request to the record. */
   elapsedMs: number;
+  /** Why the page failed, only on failure. */
   error?: string;
+  /** `--select` fields. */
   fields?: Record<string, string | null>;
 }
 
@@ -53,7 +64,7 @@ export interface CrawlOptions {
   maxBytes?: number;
   /** Which discovered links to follow. @default {"same-host"} */
   scope?: Scope;
-  /** @default {"dmp-crawler/0.1"} */
+  /** The User-Agent header; its product token selects the robots.txt group. @default {"dmp-crawler/0.1"} */
   userAgent?: string;
   /** Obey robots.txt. @default {true} */
   robots?: boolean;
@@ -71,16 +82,27 @@ export interface CrawlOptions {
 
 /** What a crawl counted. */
 export interface CrawlStats {
+  /** Records made. */
   pages: number;
+  /** Records without an error. */
   ok: number;
+  /** Records with an error. */
   failed: number;
+  /** Body bytes read. */
   bytes: number;
+  /** Records by status ("error" for no response). */
   statuses: Record<string, number>;
+  /** Requests retried. */
   retries: number;
+  /** URLs robots.txt kept out. */
   blockedByRobots: number;
+  /** Links dropped as already seen. */
   duplicates: number;
+  /** URLs waiting for a record. */
   queued: number;
+  /** Requests in flight. */
   inFlight: number;
+  /** performance.now() at the start. */
   startedAt: number;
 }
 
