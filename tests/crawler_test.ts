@@ -44,6 +44,17 @@ Deno.test("crawl() follows links to the depth asked, in scope, once each, with t
   }
 });
 
+Deno.test("crawl() stops making records at maxPages", async () => {
+  const site = serveDemoSite({ pages: 100 });
+  try {
+    const records = await collect([site.url], { depth: 10, maxPages: 25 });
+    assert.equal(records.length, 25);
+    assert.equal(new Set(records.map((r) => r.url)).size, 25);
+  } finally {
+    await site.close();
+  }
+});
+
 Deno.test("crawl() obeys robots.txt, fetched once per origin with the crawler's user agent", async () => {
   const site = serveDemoSite({ pages: 5 });
   try {
