@@ -43,3 +43,22 @@ Deno.test("Process: a non-daemon child keeps the program alive until it ends; a 
   assert.equal(code, 0, stderr);
   assert.equal(stdout.trim(), "main done\nnon-daemon child finished");
 });
+
+Deno.test("deno task demo crawls the generated site and prints the summary", async () => {
+  const demo = new URL("../demo.ts", import.meta.url);
+  const config = new URL("../deno.json", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", config.pathname, demo.pathname],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, err);
+  assert.match(err, /Crawl finished\.\n {2}pages +(\d+) \(ok \d+, failed 4\)/);
+  assert.match(err, /robots\.txt +1 blocked/);
+  const records = Number(/(\d+) records in/.exec(out)![1]);
+  assert.ok(records >= 300, `${records} records`);
+  assert.match(out, /"error":"redirect loop/);
+});
