@@ -32,3 +32,5 @@ export * from "./lib/process_info.ts";
 export * from "./lib/queues.ts";
 export * from "./lib/connection.ts";
 export * from "./lib/process.ts";
+export * from "./lib/synchronize.ts";
+export * from "./lib/shared_memory.ts";

@@ -125,6 +125,12 @@ function handleFor(type: string, id: number, state: SharedState): object {
   return handle;
 }
 
+/** The handle for a reduction (used by shareables that hold other shareables). */
+export function reviveReduction({ type, id, state }: SharedReduction): object {
+  learnShared(id, type, state);
+  return handleFor(type, id, state);
+}
+
 // ---- postMessage path ----
 
 /** Swaps shareables in `value` for marker records carrying their state (copy on write). */

@@ -37,6 +37,8 @@ import {
 // Loaded for their revivers: shared objects of these types may arrive.
 import "./queues.ts";
 import { closeRevivedConnections } from "./connection.ts";
+import "./synchronize.ts";
+import "./shared_memory.ts";
 
 const SPIN_MS = 0.05;
 const SYNC_WAIT_MS = 2;

@@ -1,0 +1,362 @@
+/**
+ * `Value`, `RawValue`, `SharedArray` and `RawArray`: numbers in shared memory
+ * (Python's `multiprocessing.Value` and `Array`). Writes from any thread are
+ * visible to every other.
+ *
+ * @module
+ */
+import {
+  adoptHandle,
+  newSharedId,
+  registerShareable,
+  reviveReduction,
+  SHARE,
+  type SharedReduction,
+} from "./_shared_registry.ts";
+import { type Lock, RLock } from "./synchronize.ts";
+
+/** Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints. */
+export type Typecode = "b" | "B" | "h" | "H" | "i" | "I" | "l" | "L" | "q" | "Q" | "f" | "d";
+
+type View =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+const VIEWS: Record<
+  Typecode,
+  new (buffer: SharedArrayBuffer, offset?: number, length?: number) => View
+> = {
+  b: Int8Array,
+  B: Uint8Array,
+  h: Int16Array,
+  H: Uint16Array,
+  i: Int32Array,
+  I: Uint32Array,
+  l: BigInt64Array,
+  L: BigUint64Array,
+  q: BigInt64Array,
+  Q: BigUint64Array,
+  f: Float32Array,
+  d: Float64Array,
+};
+
+/** Options of {@linkcode Value} and {@linkcode SharedArray}. */
+export interface SynchronizedOptions {
+  /**
+   * `true` makes a new RLock for `getLock()`; a Lock or RLock uses that one; `false` none.
+   * @default {true}
+   */
+  lock?: boolean | RLock | Lock;
+}
+
+interface State {
+  typecode: Typecode;
+  buffer: SharedArrayBuffer;
+  lock: SharedReduction | null;
+}
+
+let reviving: { state: State; id: number } | undefined;
+
+function checkTypecode(typecode: unknown, what: string): Typecode {
+  if (typeof typecode !== "string" || !Object.hasOwn(VIEWS, typecode)) {
+    throw new TypeError(
+      `Cannot create ${what}: typecode must be one of b B h H i I l L q Q f d, received ${
+        JSON.stringify(typecode)
+      }`,
+    );
+  }
+  return typecode as Typecode;
+}
+
+function isBig(typecode: Typecode): boolean {
+  return "lLqQ".includes(typecode);
+}
+
+function makeLock(option: SynchronizedOptions["lock"]) {
+  if (option === false) return null;
+  if (option === undefined || option === true) return new RLock();
+  return option;
+}
+
+/**
+ * One number in shared memory with a lock (Python's `multiprocessing.Value`).
+ * Reading and writing `.value` is atomic; use `getLock()` for read-modify-write.
+ *
+ * @example
+ * ```ts
+ * import { Value } from "./shared_memory.ts";
+ * const counter = new Value("i", 0);
+ * {
+ *   using _held = await counter.getLock().hold();
+ *   counter.value += 1;
+ * }
+ * console.assert(counter.value === 1);
+ * ```
+ */
+export class Value {
+  /** The typecode. */
+  readonly typecode: Typecode;
+  #view: View;
+  #lock: RLock | Lock | null;
+  #id: number;
+
+  /**
+   * Creates a value.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d`.
+   * @param initial The initial value (0 by default).
+   * @param options `lock`.
+   * @throws {TypeError} For another typecode.
+   */
+  constructor(typecode: Typecode, initial?: number | bigint, options: SynchronizedOptions = {}) {
+    if (reviving) {
+      const { state, id } = reviving;
+      this.typecode = state.typecode;
+      this.#view = new VIEWS[state.typecode](state.buffer, 0, 1);
+      this.#lock = state.lock && reviveReduction(state.lock) as RLock;
+      this.#id = id;
+      return;
+    }
+    this.typecode = checkTypecode(typecode, "value");
+    this.#view = new VIEWS[this.typecode](new SharedArrayBuffer(8), 0, 1);
+    this.#lock = makeLock(options.lock);
+    this.#id = newSharedId();
+    adoptHandle(this, this.#id);
+    if (initial !== undefined) this.value = initial;
+  }
+
+  /** The number (a bigint for 64-bit integer typecodes). */
+  get value(): number | bigint {
+    const view = this.#view;
+    return view instanceof Float32Array || view instanceof Float64Array
+      ? view[0]
+      : Atomics.load(view as Int32Array, 0);
+  }
+
+  set value(v: number | bigint) {
+    const view = this.#view;
+    if (view instanceof Float32Array || view instanceof Float64Array) view[0] = Number(v);
+    else if (isBig(this.typecode)) Atomics.store(view as BigInt64Array, 0, BigInt(v));
+    else Atomics.store(view as Int32Array, 0, Number(v));
+  }
+
+  /**
+   * The lock guarding this value.
+   *
+   * @throws {Error} For a value made with `lock: false` (a RawValue).
+   */
+  getLock(): RLock | Lock {
+    if (!this.#lock) throw new Error("Cannot get the lock: this value was made without one");
+    return this.#lock;
+  }
+
+  /** Python spelling of {@linkcode Value.getLock}. */
+  get_lock(): RLock | Lock {
+    return this.getLock();
+  }
+
+  /**
+   * Reduces the value to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    const state: State = {
+      typecode: this.typecode,
+      buffer: this.#view.buffer as SharedArrayBuffer,
+      lock: this.#lock ? this.#lock[SHARE]() : null,
+    };
+    return { type: this.constructor.name, id: this.#id, state };
+  }
+}
+
+/**
+ * A {@linkcode Value} without a lock (Python's `RawValue`).
+ *
+ * @example
+ * ```ts
+ * import { RawValue } from "./shared_memory.ts";
+ * const ratio = new RawValue("d", 0.5);
+ * console.assert(ratio.value === 0.5);
+ * ```
+ */
+export class RawValue extends Value {
+  /**
+   * Creates a value without a lock.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d`.
+   * @param initial The initial value.
+   */
+  constructor(typecode: Typecode, initial?: number | bigint) {
+    super(typecode, initial, { lock: false });
+  }
+}
+
+/**
+ * A fixed-length array of numbers in shared memory (Python's
+ * `multiprocessing.Array`), indexable and iterable like a typed array:
+ * `arr[i]`, `arr.length`, `for (const x of arr)`, `Array.from(arr)`.
+ *
+ * @example
+ * ```ts
+ * import { SharedArray } from "./shared_memory.ts";
+ * const arr = new SharedArray("i", [1, 2, 3]);
+ * arr[0] = 10;
+ * console.assert(arr.length === 3 && Array.from(arr).join() === "10,2,3");
+ * ```
+ */
+export class SharedArray {
+  /** The item at an index (read and written straight in shared memory). */
+  [index: number]: number | bigint;
+  /** The typecode. */
+  readonly typecode: Typecode;
+  #view: View;
+  #lock: RLock | Lock | null;
+  #id: number;
+
+  /**
+   * Creates an array, zero-filled or from values.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d`.
+   * @param sizeOrValues A length, or the initial values.
+   * @param options `lock`.
+   * @throws {TypeError} For another typecode, or a size that is not an integer >= 0.
+   */
+  constructor(
+    typecode: Typecode,
+    sizeOrValues: number | Iterable<number | bigint>,
+    options: SynchronizedOptions = {},
+  ) {
+    if (reviving) {
+      const { state, id } = reviving;
+      this.typecode = state.typecode;
+      this.#view = new VIEWS[state.typecode](state.buffer);
+      this.#lock = state.lock && reviveReduction(state.lock) as RLock;
+      this.#id = id;
+    } else {
+      this.typecode = checkTypecode(typecode, "array");
+      const values = typeof sizeOrValues === "number" ? undefined : Array.from(sizeOrValues);
+      const length = values?.length ?? sizeOrValues;
+      if (!Number.isInteger(length) || (length as number) < 0) {
+        throw new TypeError(
+          `Cannot create array: size must be an integer >= 0, received ${String(sizeOrValues)}`,
+        );
+      }
+      const Ctor = VIEWS[this.typecode];
+      const bytes = (length as number) *
+        (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      this.#view = new Ctor(new SharedArrayBuffer(Math.max(bytes, 8)), 0, length as number);
+      if (values) {
+        const big = isBig(this.typecode);
+        values.forEach((v, i) => this.#view[i] = (big ? BigInt(v) : Number(v)) as never);
+      }
+      this.#lock = makeLock(options.lock);
+      this.#id = newSharedId();
+      adoptHandle(this, this.#id);
+    }
+    const view = this.#view;
+    // Index access goes straight to the shared view.
+    return new Proxy(this, {
+      get(target, key) {
+        if (typeof key === "string" && /^\d+$/.test(key)) return view[Number(key)];
+        // Members run on the target itself: they use its private fields.
+        const member = Reflect.get(target, key, target);
+        return typeof member === "function" ? member.bind(target) : member;
+      },
+      set(target, key, value) {
+        if (typeof key === "string" && /^\d+$/.test(key)) {
+          const i = Number(key);
+          if (i >= view.length) {
+            throw new RangeError(`Index ${i} is out of range (length ${view.length})`);
+          }
+          view[i] = value as never;
+          return true;
+        }
+        return Reflect.set(target, key, value, target);
+      },
+    });
+  }
+
+  /** The number of items. */
+  get length(): number {
+    return this.#view.length;
+  }
+
+  /** The items in order. */
+  *[Symbol.iterator](): IterableIterator<number | bigint> {
+    yield* this.#view as Iterable<number | bigint>;
+  }
+
+  /**
+   * The lock guarding this array.
+   *
+   * @throws {Error} For an array made with `lock: false` (a RawArray).
+   */
+  getLock(): RLock | Lock {
+    if (!this.#lock) throw new Error("Cannot get the lock: this array was made without one");
+    return this.#lock;
+  }
+
+  /** Python spelling of {@linkcode SharedArray.getLock}. */
+  get_lock(): RLock | Lock {
+    return this.getLock();
+  }
+
+  /**
+   * Reduces the array to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    const state: State = {
+      typecode: this.typecode,
+      buffer: this.#view.buffer as SharedArrayBuffer,
+      lock: this.#lock ? this.#lock[SHARE]() : null,
+    };
+    return { type: this.constructor.name, id: this.#id, state };
+  }
+}
+
+/**
+ * A {@linkcode SharedArray} without a lock (Python's `RawArray`).
+ *
+ * @example
+ * ```ts
+ * import { RawArray } from "./shared_memory.ts";
+ * const arr = new RawArray("d", 3);
+ * console.assert(arr[2] === 0);
+ * ```
+ */
+export class RawArray extends SharedArray {
+  /**
+   * Creates an array without a lock.
+   *
+   * @param typecode One of `b B h H i I l L q Q f d`.
+   * @param sizeOrValues A length, or the initial values.
+   */
+  constructor(typecode: Typecode, sizeOrValues: number | Iterable<number | bigint>) {
+    super(typecode, sizeOrValues, { lock: false });
+  }
+}
+
+function reviver<T>(make: () => T) {
+  return (state: unknown, id: number): T => {
+    reviving = { state: state as State, id };
+    try {
+      return make();
+    } finally {
+      reviving = undefined;
+    }
+  };
+}
+
+registerShareable("Value", reviver(() => new Value("i")));
+registerShareable("SharedArray", reviver(() => new SharedArray("i", 0)));
+registerShareable("RawValue", reviver(() => new RawValue("i")));
+registerShareable("RawArray", reviver(() => new RawArray("i", 0)));

@@ -1,0 +1,461 @@
+/**
+ * Synchronization primitives that work across the main thread, Pool workers
+ * and Processes: Python's `multiprocessing.Lock`, `RLock`, `Semaphore`,
+ * `BoundedSemaphore` and `Event`. Each lives in a few words of shared memory
+ * and travels to other threads as an argument, on a queue or as a result.
+ * Waiting never blocks an event loop.
+ *
+ * @module
+ */
+import { threadContext } from "./_context.ts";
+import {
+  adoptHandle,
+  newSharedId,
+  registerShareable,
+  SHARE,
+  type SharedReduction,
+} from "./_shared_registry.ts";
+import { signalWaiters, waitUntil } from "./_wait.ts";
+
+/** Options of `acquire`. */
+export interface AcquireOptions {
+  /**
+   * Wait until it can be acquired; `false` answers at once.
+   * @default {true}
+   */
+  block?: boolean;
+  /** Milliseconds to wait when blocking; `undefined` waits forever. */
+  timeout?: number;
+}
+
+/** Field indices of a primitive's shared words. */
+const F = {
+  /** Lock: 0 free, else the owner's id. Semaphore: the counter. Event: 0 or 1. */
+  STATE: 0,
+  /** Changed to wake waiters. */
+  SEQ: 1,
+  WAITERS: 2,
+  /** RLock: how many times its owner holds it. BoundedSemaphore: the bound. */
+  EXTRA: 3,
+  WORDS: 4,
+} as const;
+
+/** This thread's owner id: -1 for the main thread, the worker's pid otherwise. */
+function ownerId(): number {
+  const { name, pid } = threadContext();
+  return name === "MainProcess" ? -1 : pid;
+}
+
+/** Set while a reviver constructs a handle on existing shared words. */
+let reviving: { cells: SharedArrayBuffer; id: number } | undefined;
+
+/** The shared words of a primitive, new or revived. */
+function words(self: object): { cells: Int32Array; id: number; fresh: boolean } {
+  if (reviving) return { cells: new Int32Array(reviving.cells), id: reviving.id, fresh: false };
+  const id = newSharedId();
+  adoptHandle(self, id);
+  return { cells: new Int32Array(new SharedArrayBuffer(F.WORDS * 4)), id, fresh: true };
+}
+
+function register<T extends object>(type: string, make: () => T): void {
+  registerShareable(type, (state, id) => {
+    reviving = { cells: state as SharedArrayBuffer, id };
+    try {
+      return make();
+    } finally {
+      reviving = undefined;
+    }
+  });
+}
+
+async function acquireWith(
+  cells: Int32Array,
+  tryAcquire: () => boolean,
+  options: AcquireOptions,
+): Promise<boolean> {
+  if (tryAcquire()) return true;
+  if (options.block === false) return false;
+  if (options.timeout !== undefined && !(options.timeout >= 0)) {
+    throw new RangeError(`Cannot acquire: 'timeout' must be >= 0 ms, received ${options.timeout}`);
+  }
+  return await waitUntil(cells, F.SEQ, F.WAITERS, tryAcquire, options.timeout);
+}
+
+/** A guard for `using`: releases on dispose. */
+export interface Guard extends Disposable {
+  /** Releases now (dispose does nothing afterwards). */
+  release(): void;
+}
+
+function guard(release: () => void): Guard {
+  let released = false;
+  const once = () => {
+    if (!released) {
+      released = true;
+      release();
+    }
+  };
+  return { release: once, [Symbol.dispose]: once };
+}
+
+/**
+ * A mutual-exclusion lock shared between threads (Python's
+ * `multiprocessing.Lock`). Any thread may release it, as in Python.
+ *
+ * A thread that dies holding the lock leaves it held: waiters that gave a
+ * `timeout` get `false` when it passes; see the README ("Synchronization").
+ *
+ * @example
+ * ```ts
+ * import { Lock } from "./synchronize.ts";
+ * const lock = new Lock();
+ * {
+ *   using _held = await lock.hold();
+ *   console.assert(lock.locked());
+ * }
+ * console.assert(!lock.locked() && (await lock.acquire({ block: false })));
+ * lock.release();
+ * ```
+ */
+export class Lock {
+  #cells: Int32Array;
+  #id: number;
+
+  /** Creates an unlocked lock. */
+  constructor() {
+    ({ cells: this.#cells, id: this.#id } = words(this));
+  }
+
+  /**
+   * Acquires the lock.
+   *
+   * @param options `block` and `timeout` (ms).
+   * @returns true when acquired; false when `block` is false or `timeout` passed.
+   */
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    const me = ownerId();
+    return acquireWith(
+      this.#cells,
+      () => Atomics.compareExchange(this.#cells, F.STATE, 0, me) === 0,
+      options,
+    );
+  }
+
+  /**
+   * Releases the lock.
+   *
+   * @throws {Error} When it is not locked (Python raises ValueError).
+   */
+  release(): void {
+    if (Atomics.exchange(this.#cells, F.STATE, 0) === 0) {
+      throw new Error("Cannot release the lock: it is not locked");
+    }
+    signalWaiters(this.#cells, F.SEQ, F.WAITERS);
+  }
+
+  /** Whether some thread holds it (a snapshot). */
+  locked(): boolean {
+    return Atomics.load(this.#cells, F.STATE) !== 0;
+  }
+
+  /**
+   * Acquires and returns a guard that releases at the end of a `using` block.
+   *
+   * @throws {Error} When `timeout` passed without acquiring.
+   */
+  async hold(timeout?: number): Promise<Guard> {
+    if (!(await this.acquire({ timeout }))) {
+      throw new Error(`Cannot hold the lock: not acquired within ${timeout} ms`);
+    }
+    return guard(() => this.release());
+  }
+
+  /**
+   * Reduces the lock to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    return { type: "Lock", id: this.#id, state: this.#cells.buffer };
+  }
+}
+
+/**
+ * A re-entrant lock (Python's `multiprocessing.RLock`): the thread that holds
+ * it may acquire it again, and must release it as many times. The owner is a
+ * thread (the main thread, or one worker), as in Python, so async tasks
+ * running at once in one worker share ownership.
+ *
+ * @example
+ * ```ts
+ * import { RLock } from "./synchronize.ts";
+ * const lock = new RLock();
+ * await lock.acquire();
+ * await lock.acquire(); // again: same owner
+ * lock.release();
+ * lock.release();
+ * ```
+ */
+export class RLock {
+  #cells: Int32Array;
+  #id: number;
+
+  /** Creates an unlocked re-entrant lock. */
+  constructor() {
+    ({ cells: this.#cells, id: this.#id } = words(this));
+  }
+
+  /**
+   * Acquires the lock, or counts one more hold if this thread owns it.
+   *
+   * @param options `block` and `timeout` (ms).
+   * @returns true when acquired.
+   */
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    const me = ownerId();
+    const cells = this.#cells;
+    if (Atomics.load(cells, F.STATE) === me) {
+      cells[F.EXTRA]++;
+      return Promise.resolve(true);
+    }
+    return acquireWith(cells, () => {
+      if (Atomics.compareExchange(cells, F.STATE, 0, me) !== 0) return false;
+      cells[F.EXTRA] = 1;
+      return true;
+    }, options);
+  }
+
+  /**
+   * Releases one hold; the last one unlocks.
+   *
+   * @throws {Error} When this thread does not hold it.
+   */
+  release(): void {
+    const cells = this.#cells;
+    if (Atomics.load(cells, F.STATE) !== ownerId()) {
+      throw new Error("Cannot release the re-entrant lock: this thread does not hold it");
+    }
+    if (--cells[F.EXTRA] > 0) return;
+    Atomics.store(cells, F.STATE, 0);
+    signalWaiters(cells, F.SEQ, F.WAITERS);
+  }
+
+  /**
+   * Acquires and returns a guard for `using`.
+   *
+   * @throws {Error} When `timeout` passed without acquiring.
+   */
+  async hold(timeout?: number): Promise<Guard> {
+    if (!(await this.acquire({ timeout }))) {
+      throw new Error(`Cannot hold the lock: not acquired within ${timeout} ms`);
+    }
+    return guard(() => this.release());
+  }
+
+  /**
+   * Reduces the lock to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    return { type: "RLock", id: this.#id, state: this.#cells.buffer };
+  }
+}
+
+/**
+ * A counting semaphore (Python's `multiprocessing.Semaphore`).
+ *
+ * @example
+ * ```ts
+ * import { Semaphore } from "./synchronize.ts";
+ * const slots = new Semaphore(2);
+ * await slots.acquire();
+ * console.assert(slots.getValue() === 1);
+ * slots.release();
+ * ```
+ */
+export class Semaphore {
+  #cells: Int32Array;
+  #id: number;
+
+  /**
+   * Creates a semaphore.
+   *
+   * @param value The initial count.
+   * @throws {RangeError} When `value` is not an integer >= 0.
+   */
+  constructor(value = 1) {
+    const w = words(this);
+    this.#cells = w.cells;
+    this.#id = w.id;
+    if (w.fresh) {
+      if (!Number.isInteger(value) || value < 0) {
+        throw new RangeError(
+          `Cannot create semaphore: 'value' must be an integer >= 0, received ${value}`,
+        );
+      }
+      this.#cells[F.STATE] = value;
+      this.#cells[F.EXTRA] = value;
+    }
+  }
+
+  /**
+   * Takes one unit, waiting while the count is 0.
+   *
+   * @param options `block` and `timeout` (ms).
+   * @returns true when taken.
+   */
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    const cells = this.#cells;
+    return acquireWith(cells, () => {
+      for (let v = Atomics.load(cells, F.STATE); v > 0; v = Atomics.load(cells, F.STATE)) {
+        if (Atomics.compareExchange(cells, F.STATE, v, v - 1) === v) return true;
+      }
+      return false;
+    }, options);
+  }
+
+  /** Gives one unit back. */
+  release(): void {
+    Atomics.add(this.#cells, F.STATE, 1);
+    signalWaiters(this.#cells, F.SEQ, F.WAITERS);
+  }
+
+  /** The current count (a snapshot). */
+  getValue(): number {
+    return Atomics.load(this.#cells, F.STATE);
+  }
+
+  /** Python spelling of {@linkcode Semaphore.getValue}. */
+  get_value(): number {
+    return this.getValue();
+  }
+
+  /**
+   * Acquires and returns a guard for `using`.
+   *
+   * @throws {Error} When `timeout` passed without acquiring.
+   */
+  async hold(timeout?: number): Promise<Guard> {
+    if (!(await this.acquire({ timeout }))) {
+      throw new Error(`Cannot hold the semaphore: not acquired within ${timeout} ms`);
+    }
+    return guard(() => this.release());
+  }
+
+  /** The shared words (for BoundedSemaphore). */
+  protected get cells(): Int32Array {
+    return this.#cells;
+  }
+
+  /**
+   * Reduces the semaphore to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    return { type: this.constructor.name, id: this.#id, state: this.#cells.buffer };
+  }
+}
+
+/**
+ * A semaphore that refuses to go above its initial value (Python's
+ * `multiprocessing.BoundedSemaphore`).
+ *
+ * @example
+ * ```ts
+ * import { BoundedSemaphore } from "./synchronize.ts";
+ * const s = new BoundedSemaphore(1);
+ * let refused = false;
+ * try {
+ *   s.release();
+ * } catch {
+ *   refused = true;
+ * }
+ * console.assert(refused);
+ * ```
+ */
+export class BoundedSemaphore extends Semaphore {
+  /**
+   * Gives one unit back.
+   *
+   * @throws {Error} When that would exceed the initial value.
+   */
+  override release(): void {
+    const cells = this.cells;
+    for (;;) {
+      const v = Atomics.load(cells, F.STATE);
+      if (v >= cells[F.EXTRA]) {
+        throw new Error(
+          `Cannot release the bounded semaphore: it is already at its initial value ${v}`,
+        );
+      }
+      if (Atomics.compareExchange(cells, F.STATE, v, v + 1) === v) break;
+    }
+    signalWaiters(cells, F.SEQ, F.WAITERS);
+  }
+}
+
+/**
+ * An event flag threads wait on (Python's `multiprocessing.Event`).
+ *
+ * @example
+ * ```ts
+ * import { Event } from "./synchronize.ts";
+ * const ready = new Event();
+ * setTimeout(() => ready.set(), 10);
+ * console.assert(await ready.wait(5_000));
+ * ```
+ */
+export class Event {
+  #cells: Int32Array;
+  #id: number;
+
+  /** Creates a cleared event. */
+  constructor() {
+    ({ cells: this.#cells, id: this.#id } = words(this));
+  }
+
+  /** Sets the flag and wakes every waiter. */
+  set(): void {
+    Atomics.store(this.#cells, F.STATE, 1);
+    signalWaiters(this.#cells, F.SEQ, F.WAITERS);
+  }
+
+  /** Clears the flag. */
+  clear(): void {
+    Atomics.store(this.#cells, F.STATE, 0);
+  }
+
+  /** Whether the flag is set. */
+  isSet(): boolean {
+    return Atomics.load(this.#cells, F.STATE) === 1;
+  }
+
+  /** Python spelling of {@linkcode Event.isSet}. */
+  is_set(): boolean {
+    return this.isSet();
+  }
+
+  /**
+   * Waits until the flag is set.
+   *
+   * @param timeout Milliseconds; `undefined` waits forever.
+   * @returns true when set, false when `timeout` passed first.
+   */
+  async wait(timeout?: number): Promise<boolean> {
+    if (this.isSet()) return true;
+    return await waitUntil(this.#cells, F.SEQ, F.WAITERS, () => this.isSet(), timeout);
+  }
+
+  /**
+   * Reduces the event to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    return { type: "Event", id: this.#id, state: this.#cells.buffer };
+  }
+}
+
+register("Lock", () => new Lock());
+register("RLock", () => new RLock());
+register("Semaphore", () => new Semaphore());
+register("BoundedSemaphore", () => new BoundedSemaphore());
+register("Event", () => new Event());

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { RawArray, RawValue, SharedArray, Value } from "../mod.ts";
+
+Deno.test("Value holds every typecode, bigints for 64-bit ones, and refuses others", () => {
+  for (
+    const [code, v] of [["b", -5], ["B", 250], ["h", -300], ["H", 60_000], ["i", -7], ["I", 4e9], [
+      "f",
+      1.5,
+    ], ["d", Math.PI]] as const
+  ) {
+    assert.equal(new Value(code, v).value, v, code);
+  }
+  assert.equal(new Value("q", 2n ** 62n).value, 2n ** 62n);
+  assert.equal(new Value("L", 5).value, 5n);
+  assert.throws(
+    () => new Value("x" as never),
+    /typecode must be one of b B h H i I l L q Q f d, received "x"/,
+  );
+  assert.throws(() => new RawValue("i").getLock(), /without one/);
+  assert.ok(new Value("i").get_lock());
+});
+
+Deno.test("SharedArray is indexable and iterable, zero-filled or from values", () => {
+  const zeros = new SharedArray("i", 4);
+  assert.deepEqual(Array.from(zeros), [0, 0, 0, 0]);
+  const arr = new SharedArray("d", [1, 2.5, 3]);
+  arr[1] = 9;
+  assert.equal(arr.length, 3);
+  assert.equal(arr[1], 9);
+  assert.deepEqual([...arr], [1, 9, 3]);
+  assert.throws(() => (arr[5] = 1), RangeError);
+  assert.throws(() => new SharedArray("i", -1), TypeError);
+  assert.throws(() => new RawArray("i", 2).getLock(), /without one/);
+  assert.deepEqual(Array.from(new SharedArray("q", [1n, -2n])), [1n, -2n]);
+});

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { BoundedSemaphore, Event, Lock, Pool, Process, RLock, Semaphore, Value } from "../mod.ts";
+import * as ipc from "./fixtures/ipc_tasks.ts";
+
+const modules = [new URL("./fixtures/ipc_tasks.ts", import.meta.url)];
+
+Deno.test("Lock gives mutual exclusion across workers (2 workers incrementing a shared Value)", async () => {
+  await using pool = new Pool({ processes: 2, modules });
+  const counter = new Value("i", 0);
+  await Promise.all([
+    pool.apply(ipc.incrementUnderLock, [counter, 5_000]),
+    pool.apply(ipc.incrementUnderLock, [counter, 5_000]),
+    ipc.incrementUnderLock(counter, 2_000),
+  ]);
+  assert.equal(counter.value, 12_000);
+});
+
+Deno.test("Lock: non-blocking and timed acquire, release errors, guards for using", async () => {
+  const lock = new Lock();
+  assert.equal(await lock.acquire(), true);
+  assert.ok(lock.locked());
+  assert.equal(await lock.acquire({ block: false }), false);
+  const started = performance.now();
+  assert.equal(await lock.acquire({ timeout: 80 }), false);
+  assert.ok(performance.now() - started >= 70);
+  lock.release();
+  assert.throws(() => lock.release(), /not locked/);
+  {
+    using _held = await lock.hold();
+    assert.ok(lock.locked());
+  }
+  assert.ok(!lock.locked());
+  await assert.rejects(
+    lock.acquire({ timeout: -1 }).then(() => lock.acquire({ timeout: -1 })),
+    RangeError,
+  );
+});
+
+Deno.test("Lock held by a worker: waiters wait, time out, and get it when released", async () => {
+  await using pool = new Pool({ processes: 1, modules });
+  const lock = new Lock();
+  const held = new Event();
+  const release = new Event();
+  const task = pool.apply(ipc.holdLock, [lock, held, release]);
+  assert.ok(await held.wait(10_000));
+  assert.equal(await lock.acquire({ timeout: 50 }), false);
+  const waiting = lock.acquire({ timeout: 10_000 });
+  release.set();
+  assert.equal(await waiting, true);
+  lock.release();
+  await task;
+});
+
+Deno.test("RLock is re-entrant for its owner and refuses others' release", async () => {
+  const lock = new RLock();
+  assert.ok(await lock.acquire());
+  assert.ok(await lock.acquire({ block: false }));
+  lock.release();
+  lock.release();
+  assert.throws(() => lock.release(), /does not hold it/);
+  {
+    using _a = await lock.hold();
+    using _b = await lock.hold();
+  }
+  assert.ok(await lock.acquire({ block: false }));
+  lock.release();
+});
+
+Deno.test("Semaphore counts; BoundedSemaphore refuses to go above its initial value", async () => {
+  const s = new Semaphore(2);
+  assert.ok(await s.acquire());
+  assert.ok(await s.acquire());
+  assert.equal(await s.acquire({ block: false }), false);
+  assert.equal(s.get_value(), 0);
+  s.release();
+  s.release();
+  s.release(); // a plain Semaphore may go above
+  assert.equal(s.getValue(), 3);
+  const b = new BoundedSemaphore(1);
+  assert.throws(() => b.release(), /already at its initial value 1/);
+  await b.acquire();
+  b.release();
+  assert.throws(() => new Semaphore(-1), RangeError);
+});
+
+Deno.test("Event wakes waiters in other threads; SharedArray writes are visible everywhere", async () => {
+  await using pool = new Pool({ processes: 1, modules });
+  const { SharedArray } = await import("../mod.ts");
+  const ready = new Event();
+  const arr = new SharedArray("d", 3);
+  const reader = pool.apply(ipc.waitThenRead, [ready, arr]);
+  arr[0] = 1.5;
+  arr[2] = -2;
+  assert.ok(!ready.is_set());
+  ready.set();
+  assert.deepEqual(await reader, [1.5, 0, -2]);
+  await pool.apply(ipc.writeArray, [arr, [7, 8, 9]]);
+  assert.deepEqual(Array.from(arr), [7, 8, 9]);
+  ready.clear();
+  assert.equal(await ready.wait(30), false);
+});
+
+Deno.test("Seed 003: ten buyers, one lock, a db.json with one ticket: no ticket is sold twice", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/db.json`;
+    await Deno.writeTextFile(path, JSON.stringify({ count: 1, buyers: [] }));
+    const lock = new Lock();
+    const buyers = Array.from(
+      { length: 10 },
+      (_, i) => new Process({ target: ipc.buyTicket, args: [path, lock, i], modules }),
+    );
+    for (const p of buyers) p.start();
+    for (const p of buyers) await p.join();
+    assert.ok(buyers.every((p) => p.exitcode === 0));
+    const db = JSON.parse(await Deno.readTextFile(path));
+    assert.equal(db.count, 0);
+    assert.equal(db.buyers.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
