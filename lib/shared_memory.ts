@@ -18,6 +18,12 @@ import { type Lock, RLock } from "./synchronize.ts";
 /** Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints. */
 export type Typecode = "b" | "B" | "h" | "H" | "i" | "I" | "l" | "L" | "q" | "Q" | "f" | "d";
 
+/** The typecodes whose items are 64-bit integers (bigints). */
+export type BigTypecode = "l" | "L" | "q" | "Q";
+
+/** The JS type of an item of typecode `C`. */
+export type ItemOf<C extends Typecode> = C extends BigTypecode ? bigint : number;
+
 type View =
   | Int8Array
   | Uint8Array
@@ -101,9 +107,9 @@ function makeLock(option: SynchronizedOptions["lock"]) {
  * console.assert(counter.value === 1);
  * ```
  */
-export class Value {
+export class Value<C extends Typecode = Typecode> {
   /** The typecode. */
-  readonly typecode: Typecode;
+  readonly typecode: C;
   #view: View;
   #lock: RLock | Lock | null;
   #id: number;
@@ -116,16 +122,16 @@ export class Value {
    * @param options `lock`.
    * @throws {TypeError} For another typecode.
    */
-  constructor(typecode: Typecode, initial?: number | bigint, options: SynchronizedOptions = {}) {
+  constructor(typecode: C, initial?: ItemOf<C>, options: SynchronizedOptions = {}) {
     if (reviving) {
       const { state, id } = reviving;
-      this.typecode = state.typecode;
+      this.typecode = state.typecode as C;
       this.#view = new VIEWS[state.typecode](state.buffer, 0, 1);
       this.#lock = state.lock && reviveReduction(state.lock) as RLock;
       this.#id = id;
       return;
     }
-    this.typecode = checkTypecode(typecode, "value");
+    this.typecode = checkTypecode(typecode, "value") as C;
     this.#view = new VIEWS[this.typecode](new SharedArrayBuffer(8), 0, 1);
     this.#lock = makeLock(options.lock);
     this.#id = newSharedId();
@@ -134,14 +140,14 @@ export class Value {
   }
 
   /** The number (a bigint for 64-bit integer typecodes). */
-  get value(): number | bigint {
+  get value(): ItemOf<C> {
     const view = this.#view;
-    return view instanceof Float32Array || view instanceof Float64Array
+    return (view instanceof Float32Array || view instanceof Float64Array
       ? view[0]
-      : Atomics.load(view as Int32Array, 0);
+      : Atomics.load(view as Int32Array, 0)) as ItemOf<C>;
   }
 
-  set value(v: number | bigint) {
+  set value(v: ItemOf<C>) {
     const view = this.#view;
     if (view instanceof Float32Array || view instanceof Float64Array) view[0] = Number(v);
     else if (isBig(this.typecode)) Atomics.store(view as BigInt64Array, 0, BigInt(v));
@@ -187,14 +193,14 @@ export class Value {
  * console.assert(ratio.value === 0.5);
  * ```
  */
-export class RawValue extends Value {
+export class RawValue<C extends Typecode = Typecode> extends Value<C> {
   /**
    * Creates a value without a lock.
    *
    * @param typecode One of `b B h H i I l L q Q f d`.
    * @param initial The initial value.
    */
-  constructor(typecode: Typecode, initial?: number | bigint) {
+  constructor(typecode: C, initial?: ItemOf<C>) {
     super(typecode, initial, { lock: false });
   }
 }
@@ -212,11 +218,11 @@ export class RawValue extends Value {
  * console.assert(arr.length === 3 && Array.from(arr).join() === "10,2,3");
  * ```
  */
-export class SharedArray {
+export class SharedArray<C extends Typecode = Typecode> {
   /** The item at an index (read and written straight in shared memory). */
-  [index: number]: number | bigint;
+  [index: number]: ItemOf<C>;
   /** The typecode. */
-  readonly typecode: Typecode;
+  readonly typecode: C;
   #view: View;
   #lock: RLock | Lock | null;
   #id: number;
@@ -230,18 +236,18 @@ export class SharedArray {
    * @throws {TypeError} For another typecode, or a size that is not an integer >= 0.
    */
   constructor(
-    typecode: Typecode,
-    sizeOrValues: number | Iterable<number | bigint>,
+    typecode: C,
+    sizeOrValues: number | Iterable<ItemOf<C>>,
     options: SynchronizedOptions = {},
   ) {
     if (reviving) {
       const { state, id } = reviving;
-      this.typecode = state.typecode;
+      this.typecode = state.typecode as C;
       this.#view = new VIEWS[state.typecode](state.buffer);
       this.#lock = state.lock && reviveReduction(state.lock) as RLock;
       this.#id = id;
     } else {
-      this.typecode = checkTypecode(typecode, "array");
+      this.typecode = checkTypecode(typecode, "array") as C;
       const values = typeof sizeOrValues === "number" ? undefined : Array.from(sizeOrValues);
       const length = values?.length ?? sizeOrValues;
       if (!Number.isInteger(length) || (length as number) < 0) {
@@ -290,8 +296,8 @@ export class SharedArray {
   }
 
   /** The items in order. */
-  *[Symbol.iterator](): IterableIterator<number | bigint> {
-    yield* this.#view as Iterable<number | bigint>;
+  *[Symbol.iterator](): IterableIterator<ItemOf<C>> {
+    yield* this.#view as Iterable<ItemOf<C>>;
   }
 
   /**
@@ -333,14 +339,14 @@ export class SharedArray {
  * console.assert(arr[2] === 0);
  * ```
  */
-export class RawArray extends SharedArray {
+export class RawArray<C extends Typecode = Typecode> extends SharedArray<C> {
   /**
    * Creates an array without a lock.
    *
    * @param typecode One of `b B h H i I l L q Q f d`.
    * @param sizeOrValues A length, or the initial values.
    */
-  constructor(typecode: Typecode, sizeOrValues: number | Iterable<number | bigint>) {
+  constructor(typecode: C, sizeOrValues: number | Iterable<ItemOf<C>>) {
     super(typecode, sizeOrValues, { lock: false });
   }
 }
@@ -356,7 +362,7 @@ function reviver<T>(make: () => T) {
   };
 }
 
-registerShareable("Value", reviver(() => new Value("i")));
-registerShareable("SharedArray", reviver(() => new SharedArray("i", 0)));
-registerShareable("RawValue", reviver(() => new RawValue("i")));
-registerShareable("RawArray", reviver(() => new RawArray("i", 0)));
+registerShareable("Value", reviver(() => new Value<Typecode>("i")));
+registerShareable("SharedArray", reviver(() => new SharedArray<Typecode>("i", 0)));
+registerShareable("RawValue", reviver(() => new RawValue<Typecode>("i")));
+registerShareable("RawArray", reviver(() => new RawArray<Typecode>("i", 0)));

@@ -11,7 +11,7 @@ Deno.test("Value holds every typecode, bigints for 64-bit ones, and refuses othe
     assert.equal(new Value(code, v).value, v, code);
   }
   assert.equal(new Value("q", 2n ** 62n).value, 2n ** 62n);
-  assert.equal(new Value("L", 5).value, 5n);
+  assert.equal(new Value("L", 5n).value, 5n);
   assert.throws(
     () => new Value("x" as never),
     /typecode must be one of b B h H i I l L q Q f d, received "x"/,
