@@ -1,7 +1,7 @@
 /**
  * Synchronization primitives that work across the main thread, Pool workers
  * and Processes: Python's `multiprocessing.Lock`, `RLock`, `Semaphore`,
- * `BoundedSemaphore` and `Event`. Each lives in a few words of shared memory
+ * `BoundedSemaphore`, `Event` and `Condition`. Each lives in a few words of shared memory
  * and travels to other threads as an argument, on a queue or as a result.
  * Waiting never blocks an event loop.
  *
@@ -12,6 +12,7 @@ import {
   adoptHandle,
   newSharedId,
   registerShareable,
+  reviveReduction,
   SHARE,
   type SharedReduction,
 } from "./_shared_registry.ts";
@@ -39,6 +40,11 @@ const F = {
   EXTRA: 3,
   WORDS: 4,
 } as const;
+
+/** RLock internals for Condition: release every hold, and take them back. */
+const RELEASE_ALL = Symbol("release all");
+const OWNED = Symbol("owned");
+const RESTORE = Symbol("restore");
 
 /** This thread's owner id: -1 for the main thread, the worker's pid otherwise. */
 function ownerId(): number {
@@ -252,6 +258,38 @@ export class RLock {
   }
 
   /**
+   * Whether this thread holds it.
+   * @ignore
+   */
+  [OWNED](): boolean {
+    return Atomics.load(this.#cells, F.STATE) === ownerId();
+  }
+
+  /**
+   * Releases every hold (for Condition.wait); returns how many there were.
+   * @ignore
+   */
+  [RELEASE_ALL](): number {
+    const cells = this.#cells;
+    if (Atomics.load(cells, F.STATE) !== ownerId()) {
+      throw new Error("Cannot wait on the condition: this thread does not hold its lock");
+    }
+    const count = cells[F.EXTRA];
+    cells[F.EXTRA] = 1;
+    this.release();
+    return count;
+  }
+
+  /**
+   * Takes the lock back with `count` holds (after Condition.wait).
+   * @ignore
+   */
+  async [RESTORE](count: number): Promise<void> {
+    await this.acquire();
+    this.#cells[F.EXTRA] = count;
+  }
+
+  /**
    * Reduces the lock to its shared state, to travel to another thread.
    * @ignore
    */
@@ -453,6 +491,196 @@ export class Event {
     return { type: "Event", id: this.#id, state: this.#cells.buffer };
   }
 }
+
+/** Field indices of a Condition's own words (after the lock's). */
+const C = {
+  /** Threads inside wait(). */
+  SLEEPERS: 0,
+  /** Wake-ups granted by notify and not yet taken. */
+  TOKENS: 1,
+  SEQ: 2,
+  WAITERS: 3,
+} as const;
+
+/**
+ * A condition variable shared between threads (Python's
+ * `multiprocessing.Condition`): `wait` releases the lock, sleeps until
+ * `notify` or `notifyAll`, and takes the lock back.
+ *
+ * @example
+ * ```ts
+ * import { Condition } from "./synchronize.ts";
+ * const cond = new Condition();
+ * let ready = false;
+ * setTimeout(async () => {
+ *   using _held = await cond.hold();
+ *   ready = true;
+ *   cond.notifyAll();
+ * }, 10);
+ * using _held = await cond.hold();
+ * console.assert(await cond.waitFor(() => ready, 5_000));
+ * ```
+ */
+export class Condition {
+  #lock: Lock | RLock;
+  #cells: Int32Array;
+  #id: number;
+
+  /**
+   * Creates a condition.
+   *
+   * @param lock The lock it uses; a new RLock by default, as in Python.
+   */
+  constructor(lock?: Lock | RLock) {
+    if (revivingCondition) {
+      const { state, id } = revivingCondition;
+      this.#lock = reviveReduction(state.lock) as Lock | RLock;
+      this.#cells = new Int32Array(state.cells);
+      this.#id = id;
+      return;
+    }
+    this.#lock = lock ?? new RLock();
+    this.#cells = new Int32Array(new SharedArrayBuffer(16));
+    this.#id = newSharedId();
+    adoptHandle(this, this.#id);
+  }
+
+  /**
+   * Acquires the underlying lock.
+   *
+   * @param options `block` and `timeout` (ms).
+   * @returns true when acquired.
+   */
+  acquire(options: AcquireOptions = {}): Promise<boolean> {
+    return this.#lock.acquire(options);
+  }
+
+  /** Releases the underlying lock. */
+  release(): void {
+    this.#lock.release();
+  }
+
+  /**
+   * Acquires the underlying lock and returns a guard for `using`.
+   *
+   * @throws {Error} When `timeout` passed without acquiring.
+   */
+  hold(timeout?: number): Promise<Guard> {
+    return this.#lock.hold(timeout);
+  }
+
+  /**
+   * Releases the lock, waits for a notify (or `timeout`), and takes the lock back.
+   * Call it holding the lock.
+   *
+   * @param timeout Milliseconds; `undefined` waits forever.
+   * @returns true when notified, false on timeout.
+   */
+  async wait(timeout?: number): Promise<boolean> {
+    const cells = this.#cells;
+    const lock = this.#lock;
+    if (lock instanceof RLock ? !lock[OWNED]() : !lock.locked()) {
+      throw new Error("Cannot wait on the condition: this thread does not hold its lock");
+    }
+    // Counted before the lock is released, so a notify right after sees this waiter.
+    Atomics.add(cells, C.SLEEPERS, 1);
+    const holds = lock instanceof RLock ? lock[RELEASE_ALL]() : (lock.release(), 1);
+    const takeToken = () => {
+      for (let t = Atomics.load(cells, C.TOKENS); t > 0; t = Atomics.load(cells, C.TOKENS)) {
+        if (Atomics.compareExchange(cells, C.TOKENS, t, t - 1) === t) return true;
+      }
+      return false;
+    };
+    let notified: boolean;
+    try {
+      notified = await waitUntil(cells, C.SEQ, C.WAITERS, takeToken, timeout);
+    } finally {
+      const sleepers = Atomics.sub(cells, C.SLEEPERS, 1) - 1;
+      // A wake-up granted to this waiter as it timed out must not linger for a later one.
+      for (let t = Atomics.load(cells, C.TOKENS); t > sleepers; t = Atomics.load(cells, C.TOKENS)) {
+        Atomics.compareExchange(cells, C.TOKENS, t, t - 1);
+      }
+      if (lock instanceof RLock) await lock[RESTORE](holds);
+      else await lock.acquire();
+    }
+    return notified;
+  }
+
+  /**
+   * Waits until `predicate()` is true, re-checking after each notify.
+   *
+   * @param predicate Checked with the lock held.
+   * @param timeout Milliseconds in all; `undefined` waits forever.
+   * @returns The predicate's last result.
+   */
+  async waitFor(predicate: () => unknown, timeout?: number): Promise<unknown> {
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+    let result = predicate();
+    while (!result) {
+      const left = deadline === undefined ? undefined : deadline - performance.now();
+      if (left !== undefined && left <= 0) break;
+      await this.wait(left);
+      result = predicate();
+    }
+    return result;
+  }
+
+  /**
+   * Wakes up to `n` waiting threads. Call it holding the lock.
+   *
+   * @param n How many.
+   */
+  notify(n = 1): void {
+    const cells = this.#cells;
+    for (;;) {
+      const tokens = Atomics.load(cells, C.TOKENS);
+      const grant = Math.min(n, Atomics.load(cells, C.SLEEPERS) - tokens);
+      if (grant <= 0) return;
+      if (Atomics.compareExchange(cells, C.TOKENS, tokens, tokens + grant) === tokens) break;
+    }
+    signalWaiters(cells, C.SEQ, C.WAITERS);
+  }
+
+  /** Wakes every waiting thread. Call it holding the lock. */
+  notifyAll(): void {
+    this.notify(Atomics.load(this.#cells, C.SLEEPERS));
+  }
+
+  /** Python spelling of {@linkcode Condition.notifyAll}. */
+  notify_all(): void {
+    this.notifyAll();
+  }
+
+  /** Python spelling of {@linkcode Condition.waitFor}. */
+  wait_for(predicate: () => unknown, timeout?: number): Promise<unknown> {
+    return this.waitFor(predicate, timeout);
+  }
+
+  /**
+   * Reduces the condition to its shared state, to travel to another thread.
+   * @ignore
+   */
+  [SHARE](): SharedReduction {
+    return {
+      type: "Condition",
+      id: this.#id,
+      state: { lock: this.#lock[SHARE](), cells: this.#cells.buffer },
+    };
+  }
+}
+
+let revivingCondition:
+  | { state: { lock: SharedReduction; cells: SharedArrayBuffer }; id: number }
+  | undefined;
+
+registerShareable("Condition", (state, id) => {
+  revivingCondition = { state: state as { lock: SharedReduction; cells: SharedArrayBuffer }, id };
+  try {
+    return new Condition();
+  } finally {
+    revivingCondition = undefined;
+  }
+});
 
 register("Lock", () => new Lock());
 register("RLock", () => new RLock());

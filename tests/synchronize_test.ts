@@ -120,3 +120,46 @@ Deno.test("Seed 003: ten buyers, one lock, a db.json with one ticket: no ticket 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Condition: a worker waits for a predicate the main thread makes true", async () => {
+  const { Condition, Value } = await import("../mod.ts");
+  await using pool = new Pool({ processes: 1, modules });
+  const cond = new Condition();
+  const value = new Value("i", 0);
+  const started = new Event();
+  const waiter = pool.apply(ipc.waitForValue, [cond, value, 3, started]);
+  assert.ok(await started.wait(10_000));
+  for (let i = 0; i < 3; i++) {
+    using _held = await cond.hold();
+    value.value += 1;
+    cond.notify_all();
+  }
+  assert.equal(await waiter, 3);
+});
+
+Deno.test("Condition: wait times out, notify(n) wakes n, and wait needs the lock", async () => {
+  const { Condition } = await import("../mod.ts");
+  // A plain Lock: these waiters are async tasks of one thread, which an RLock counts as one owner.
+  const cond = new Condition(new Lock());
+  await assert.rejects(cond.wait(10), /does not hold its lock/);
+  {
+    using _held = await cond.hold();
+    const started = performance.now();
+    assert.equal(await cond.wait(60), false);
+    assert.ok(performance.now() - started >= 50);
+  }
+  const woken: number[] = [];
+  let waiting = 0;
+  const waiters = [0, 1, 2].map(async (i) => {
+    using _held = await cond.hold();
+    waiting++; // wait() counts itself and releases the lock before its first await
+    if (await cond.wait(2_000)) woken.push(i);
+  });
+  while (waiting < 3) await new Promise((resolve) => setTimeout(resolve, 0));
+  {
+    using _held = await cond.hold();
+    cond.notify(2);
+  }
+  await Promise.all(waiters);
+  assert.equal(woken.length, 2);
+});
