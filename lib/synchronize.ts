@@ -613,7 +613,7 @@ export class Condition {
    * @param timeout Milliseconds in all; `undefined` waits forever.
    * @returns The predicate's last result.
    */
-  async waitFor(predicate: () => unknown, timeout?: number): Promise<unknown> {
+  async waitFor<T>(predicate: () => T, timeout?: number): Promise<T> {
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     let result = predicate();
     while (!result) {
@@ -652,7 +652,7 @@ export class Condition {
   }
 
   /** Python spelling of {@linkcode Condition.waitFor}. */
-  wait_for(predicate: () => unknown, timeout?: number): Promise<unknown> {
+  wait_for<T>(predicate: () => T, timeout?: number): Promise<T> {
     return this.waitFor(predicate, timeout);
   }
 
