@@ -117,6 +117,8 @@ for (
     ["queue", "Queue, 200k small items, Process → main", ">= 10x Python"],
     ["pipe", "Pipe, 200k small messages, Process → main", ">= 10x Python"],
     ["queue8m", "Queue, 8 MiB Float64Arrays, Process → main", ">= 3x Python"],
+    ["lockAlone", "uncontended Lock acquire + release in a worker", "<= 1 us"],
+    ["lockContended", "contended Lock, 2 workers incrementing a shared Value", ">= 5x Python"],
   ]
 ) {
   const mine = oursIpc.get(key)!;

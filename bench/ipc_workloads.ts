@@ -1,7 +1,7 @@
 // The Queue and Pipe comparison workloads on this project: a Process produces,
 // the main thread consumes. Run by compare.ts; the same workloads are in
 // anchors/python_ipc.py.
-import { type Connection, Pipe, Process, Queue } from "../mod.ts";
+import { type Connection, Lock, Pipe, Process, Queue, Value } from "../mod.ts";
 
 const SMALL = 200_000;
 const BIG_ITEMS = 40;
@@ -24,6 +24,50 @@ export async function produceBig(q: Queue<Float64Array>, count: number): Promise
     array[0] = i;
     await q.put(array);
   }
+}
+
+/** Times `count` uncontended acquire + release pairs; puts µs per pair on `out`. */
+export async function lockAlone(lock: Lock, count: number, out: Queue<number>): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    await lock.acquire();
+    lock.release();
+  }
+  const t = performance.now();
+  for (let i = 0; i < count; i++) {
+    await lock.acquire();
+    lock.release();
+  }
+  await out.put(((performance.now() - t) * 1000) / count);
+}
+
+/** Adds 1 to `counter` `count` times under its lock. */
+export async function incrementLocked(counter: Value<"i">, count: number): Promise<void> {
+  const lock = counter.getLock();
+  for (let i = 0; i < count; i++) {
+    await lock.acquire();
+    counter.value += 1;
+    lock.release();
+  }
+}
+
+async function timeLockAlone(): Promise<number> {
+  const out = new Queue<number>();
+  const p = new Process({ target: lockAlone, args: [new Lock(), 200_000, out] });
+  p.start();
+  const us = await out.get();
+  await p.join();
+  return us;
+}
+
+async function timeLockContended(): Promise<number> {
+  const counter = new Value("i", 0);
+  const each = 100_000;
+  const t = performance.now();
+  const workers = [0, 1].map(() => new Process({ target: incrementLocked, args: [counter, each] }));
+  for (const p of workers) p.start();
+  for (const p of workers) await p.join();
+  if (counter.value !== 2 * each) throw new Error(`lost increments: ${counter.value}`);
+  return (2 * each) / ((performance.now() - t) / 1000);
 }
 
 function report(workload: string, value: number, unit: string): void {
@@ -72,6 +116,8 @@ if (import.meta.main) {
       ["queue", "msgs/s", timeQueueSmall],
       ["pipe", "msgs/s", timePipeSmall],
       ["queue8m", "MB/s", timeQueueBig],
+      ["lockAlone", "us", timeLockAlone],
+      ["lockContended", "increments/s", timeLockContended],
     ] as const
   ) {
     const values = [];

@@ -14,6 +14,7 @@ import {
   type SharedReduction,
 } from "./_shared_registry.ts";
 import { type Lock, RLock } from "./synchronize.ts";
+import { placeIn } from "./_placement.ts";
 
 /** Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints. */
 export type Typecode = "b" | "B" | "h" | "H" | "i" | "I" | "l" | "L" | "q" | "Q" | "f" | "d";
@@ -86,11 +87,15 @@ function isBig(typecode: Typecode): boolean {
   return "lLqQ".includes(typecode);
 }
 
-function makeLock(option: SynchronizedOptions["lock"]) {
+/** The lock of a new Value or SharedArray; a new RLock goes at the start of `buffer`. */
+function makeLock(option: SynchronizedOptions["lock"], buffer: SharedArrayBuffer) {
   if (option === false) return null;
-  if (option === undefined || option === true) return new RLock();
+  if (option === undefined || option === true) return placeIn(buffer, () => new RLock());
   return option;
 }
+
+/** Bytes before the items of a Value or SharedArray: room for its lock's words. */
+const LOCK_BYTES = 16;
 
 /**
  * One number in shared memory with a lock (Python's `multiprocessing.Value`).
@@ -126,14 +131,15 @@ export class Value<C extends Typecode = Typecode> {
     if (reviving) {
       const { state, id } = reviving;
       this.typecode = state.typecode as C;
-      this.#view = new VIEWS[state.typecode](state.buffer, 0, 1);
+      this.#view = new VIEWS[state.typecode](state.buffer, LOCK_BYTES, 1);
       this.#lock = state.lock && reviveReduction(state.lock) as RLock;
       this.#id = id;
       return;
     }
     this.typecode = checkTypecode(typecode, "value") as C;
-    this.#view = new VIEWS[this.typecode](new SharedArrayBuffer(8), 0, 1);
-    this.#lock = makeLock(options.lock);
+    const buffer = new SharedArrayBuffer(LOCK_BYTES + 8);
+    this.#view = new VIEWS[this.typecode](buffer, LOCK_BYTES, 1);
+    this.#lock = makeLock(options.lock, buffer);
     this.#id = newSharedId();
     adoptHandle(this, this.#id);
     if (initial !== undefined) this.value = initial;
@@ -243,7 +249,7 @@ export class SharedArray<C extends Typecode = Typecode> {
     if (reviving) {
       const { state, id } = reviving;
       this.typecode = state.typecode as C;
-      this.#view = new VIEWS[state.typecode](state.buffer);
+      this.#view = new VIEWS[state.typecode](state.buffer, LOCK_BYTES);
       this.#lock = state.lock && reviveReduction(state.lock) as RLock;
       this.#id = id;
     } else {
@@ -258,12 +264,13 @@ export class SharedArray<C extends Typecode = Typecode> {
       const Ctor = VIEWS[this.typecode];
       const bytes = (length as number) *
         (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      this.#view = new Ctor(new SharedArrayBuffer(Math.max(bytes, 8)), 0, length as number);
+      const buffer = new SharedArrayBuffer(LOCK_BYTES + bytes);
+      this.#view = new Ctor(buffer, LOCK_BYTES, length as number);
       if (values) {
         const big = isBig(this.typecode);
         values.forEach((v, i) => this.#view[i] = (big ? BigInt(v) : Number(v)) as never);
       }
-      this.#lock = makeLock(options.lock);
+      this.#lock = makeLock(options.lock, buffer);
       this.#id = newSharedId();
       adoptHandle(this, this.#id);
     }

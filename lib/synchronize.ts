@@ -16,6 +16,7 @@ import {
   SHARE,
   type SharedReduction,
 } from "./_shared_registry.ts";
+import { takePlacement } from "./_placement.ts";
 import { signalWaiters, waitUntil } from "./_wait.ts";
 
 /** Options of `acquire`. */
@@ -60,7 +61,8 @@ function words(self: object): { cells: Int32Array; id: number; fresh: boolean } 
   if (reviving) return { cells: new Int32Array(reviving.cells), id: reviving.id, fresh: false };
   const id = newSharedId();
   adoptHandle(self, id);
-  return { cells: new Int32Array(new SharedArrayBuffer(F.WORDS * 4)), id, fresh: true };
+  const buffer = takePlacement() ?? new SharedArrayBuffer(F.WORDS * 4);
+  return { cells: new Int32Array(buffer, 0, F.WORDS), id, fresh: true };
 }
 
 function register<T extends object>(type: string, make: () => T): void {

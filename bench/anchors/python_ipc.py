@@ -2,7 +2,7 @@
 # Process produces, the main process consumes. Medians of 3 runs.
 import json, statistics, time
 from array import array
-from multiprocessing import Pipe, Process, Queue
+from multiprocessing import Lock, Pipe, Process, Queue, Value
 
 SMALL = 200_000
 BIG_ITEMS = 40
@@ -60,11 +60,49 @@ def time_queue_big():
     return BIG_ITEMS * 8 * 1.048576 / (time.perf_counter() - t)
 
 
+def lock_alone(lock, count, out):
+    t = time.perf_counter()
+    for _ in range(count):
+        lock.acquire()
+        lock.release()
+    out.put((time.perf_counter() - t) * 1e6 / count)
+
+
+def time_lock_alone():
+    out = Queue()
+    p = Process(target=lock_alone, args=(Lock(), 200_000, out))
+    p.start()
+    us = out.get()
+    p.join()
+    return us
+
+
+def increment_locked(counter, count):
+    for _ in range(count):
+        with counter.get_lock():
+            counter.value += 1
+
+
+def time_lock_contended():
+    counter = Value("i", 0)
+    each = 100_000
+    t = time.perf_counter()
+    workers = [Process(target=increment_locked, args=(counter, each)) for _ in range(2)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+    assert counter.value == 2 * each
+    return 2 * each / (time.perf_counter() - t)
+
+
 if __name__ == "__main__":
     for name, unit, run in [
         ("queue", "msgs/s", time_queue_small),
         ("pipe", "msgs/s", time_pipe_small),
         ("queue8m", "MB/s", time_queue_big),
+        ("lockAlone", "us", time_lock_alone),
+        ("lockContended", "increments/s", time_lock_contended),
     ]:
         value = statistics.median(run() for _ in range(3))
         print(json.dumps({"workload": name, "value": value, "unit": unit}), flush=True)
