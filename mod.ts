@@ -34,3 +34,4 @@ export * from "./lib/connection.ts";
 export * from "./lib/process.ts";
 export * from "./lib/synchronize.ts";
 export * from "./lib/shared_memory.ts";
+export * from "./lib/barrier.ts";

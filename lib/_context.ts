@@ -6,6 +6,12 @@
 
 import { THREAD } from "./_protocol.ts";
 
+/** Finds an exported function by name and source (set by the worker runtime). */
+export type FunctionLookup = (
+  name: string,
+  src: string,
+) => Promise<(...args: unknown[]) => unknown>;
+
 interface Context {
   name: string;
   pid: number;
@@ -14,6 +20,8 @@ interface Context {
   bootstrapping: boolean;
   /** A worker's thread-control block (THREAD fields); none on the main thread. */
   control: Int32Array | undefined;
+  /** How this thread finds functions by reference (workers only). */
+  lookup: FunctionLookup | undefined;
 }
 
 const context: Context = {
@@ -22,6 +30,7 @@ const context: Context = {
   counters: new SharedArrayBuffer(8),
   bootstrapping: false,
   control: undefined,
+  lookup: undefined,
 };
 
 /** This thread's identity. */
@@ -74,6 +83,11 @@ export function checkStop(release: () => void): void {
 export function leaveCritical(): void {
   const control = context.control;
   if (control) control[THREAD.CRITICAL]--;
+}
+
+/** Sets how this worker finds functions by reference. */
+export function setFunctionLookup(lookup: FunctionLookup): void {
+  context.lookup = lookup;
 }
 
 /** Marks the start and end of a worker's module imports. */

@@ -10,7 +10,7 @@
 // Web Worker cannot be terminated, and timers and I/O of async tasks need the
 // event loop, so the synchronous wait is used only when no task is running.
 
-import { enterWorker, setBootstrapping } from "./_context.ts";
+import { enterWorker, setBootstrapping, setFunctionLookup } from "./_context.ts";
 import { resolveFunction } from "./_function_ref.ts";
 import { isJsonSafe } from "./_json_safe.ts";
 import { packNumbers } from "./_number_array.ts";
@@ -39,6 +39,7 @@ import "./queues.ts";
 import { closeRevivedConnections } from "./connection.ts";
 import "./synchronize.ts";
 import "./shared_memory.ts";
+import "./barrier.ts";
 
 const SPIN_MS = 0.05;
 const SYNC_WAIT_MS = 2;
@@ -118,6 +119,7 @@ let flushScheduled = false;
 
 async function init(m: InitMessage): Promise<void> {
   enterWorker(m.name, m.pid, m.counters, m.threadControl);
+  setFunctionLookup(lookup);
   setDirectoryChannel((message) => port.post(message));
   inbox = new Ring(m.toWorker);
   outbox = new Ring(m.toMain);

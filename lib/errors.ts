@@ -120,3 +120,26 @@ export class EOFError extends Error {
     this.name = "EOFError";
   }
 }
+
+/**
+ * A `Barrier` was broken (aborted, reset, timed out, or its action threw)
+ * while or before a thread waited on it (Python's
+ * `threading.BrokenBarrierError`).
+ *
+ * @example
+ * ```ts
+ * import { BrokenBarrierError } from "./errors.ts";
+ * console.assert(new BrokenBarrierError("broken").name === "BrokenBarrierError");
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What happened.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "BrokenBarrierError";
+  }
+}
