@@ -35,3 +35,4 @@ export * from "./lib/process.ts";
 export * from "./lib/synchronize.ts";
 export * from "./lib/shared_memory.ts";
 export * from "./lib/barrier.ts";
+export * from "./lib/managers.ts";

@@ -40,6 +40,7 @@ import { closeRevivedConnections } from "./connection.ts";
 import "./synchronize.ts";
 import "./shared_memory.ts";
 import "./barrier.ts";
+import "./managers.ts";
 
 const SPIN_MS = 0.05;
 const SYNC_WAIT_MS = 2;
