@@ -31,7 +31,12 @@ Deno.test("Manager dict, list and namespace proxies work on the main thread", as
 Deno.test("Seed 001: 100 processes each decrement a managed count under a Lock; it ends at 0", async () => {
   const lock = new Lock();
   await using manager = new Manager();
-  const dic = manager.dict({ count: 100 });
+  const dic = manager.dict({ count: 101 });
+  // One process first, so that the hundred find the worker modules compiled (on a fresh
+  // checkout, a hundred workers compiling them at once take minutes on two cores).
+  const first = new Process({ target: ipc.decrementCount, args: [dic, lock], modules });
+  first.start();
+  await first.join();
   const processes = Array.from(
     { length: 100 },
     () => new Process({ target: ipc.decrementCount, args: [dic, lock], modules }),
