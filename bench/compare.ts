@@ -119,6 +119,7 @@ for (
     ["queue8m", "Queue, 8 MiB Float64Arrays, Process → main", ">= 3x Python"],
     ["lockAlone", "uncontended Lock acquire + release in a worker", "<= 1 us"],
     ["lockContended", "contended Lock, 2 workers incrementing a shared Value", ">= 5x Python"],
+    ["manager", "Manager dict set + get round trip, from a Process", "<= 1/5 of Python"],
   ]
 ) {
   const mine = oursIpc.get(key)!;

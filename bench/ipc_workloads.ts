@@ -1,7 +1,16 @@
 // The Queue and Pipe comparison workloads on this project: a Process produces,
 // the main thread consumes. Run by compare.ts; the same workloads are in
 // anchors/python_ipc.py.
-import { type Connection, Lock, Pipe, Process, Queue, Value } from "../mod.ts";
+import {
+  type Connection,
+  type DictProxy,
+  Lock,
+  Manager,
+  Pipe,
+  Process,
+  Queue,
+  Value,
+} from "../mod.ts";
 
 const SMALL = 200_000;
 const BIG_ITEMS = 40;
@@ -70,6 +79,30 @@ async function timeLockContended(): Promise<number> {
   return (2 * each) / ((performance.now() - t) / 1000);
 }
 
+/** Times `count` set + get round trips on a managed dict; puts µs per pair on `out`. */
+export async function managerRoundTrips(d: DictProxy, count: number, out: Queue<number>) {
+  for (let i = 0; i < 200; i++) {
+    await d.set("k", i);
+    await d.get("k");
+  }
+  const t = performance.now();
+  for (let i = 0; i < count; i++) {
+    await d.set("k", i);
+    await d.get("k");
+  }
+  await out.put(((performance.now() - t) * 1000) / count);
+}
+
+async function timeManager(): Promise<number> {
+  await using manager = new Manager();
+  const out = new Queue<number>();
+  const p = new Process({ target: managerRoundTrips, args: [manager.dict(), 5_000, out] });
+  p.start();
+  const us = await out.get();
+  await p.join();
+  return us;
+}
+
 function report(workload: string, value: number, unit: string): void {
   console.log(JSON.stringify({ workload, value, unit }));
 }
@@ -118,6 +151,7 @@ if (import.meta.main) {
       ["queue8m", "MB/s", timeQueueBig],
       ["lockAlone", "us", timeLockAlone],
       ["lockContended", "increments/s", timeLockContended],
+      ["manager", "us", timeManager],
     ] as const
   ) {
     const values = [];

@@ -2,7 +2,7 @@
 # Process produces, the main process consumes. Medians of 3 runs.
 import json, statistics, time
 from array import array
-from multiprocessing import Lock, Pipe, Process, Queue, Value
+from multiprocessing import Lock, Manager, Pipe, Process, Queue, Value
 
 SMALL = 200_000
 BIG_ITEMS = 40
@@ -96,6 +96,28 @@ def time_lock_contended():
     return 2 * each / (time.perf_counter() - t)
 
 
+def manager_round_trips(d, count, out):
+    for i in range(200):
+        d["k"] = i
+        d["k"]
+    t = time.perf_counter()
+    for i in range(count):
+        d["k"] = i
+        d["k"]
+    out.put((time.perf_counter() - t) * 1e6 / count)
+
+
+def time_manager():
+    with Manager() as manager:
+        out = Queue()
+        d = manager.dict()  # kept referenced here, or the manager drops it
+        p = Process(target=manager_round_trips, args=(d, 5_000, out))
+        p.start()
+        us = out.get()
+        p.join()
+        return us
+
+
 if __name__ == "__main__":
     for name, unit, run in [
         ("queue", "msgs/s", time_queue_small),
@@ -103,6 +125,7 @@ if __name__ == "__main__":
         ("queue8m", "MB/s", time_queue_big),
         ("lockAlone", "us", time_lock_alone),
         ("lockContended", "increments/s", time_lock_contended),
+        ("manager", "us", time_manager),
     ]:
         value = statistics.median(run() for _ in range(3))
         print(json.dumps({"workload": name, "value": value, "unit": unit}), flush=True)
