@@ -13,6 +13,7 @@
 // with the path to the offending value.
 
 import { isJsonSafe } from "./_json_safe.ts";
+import { BUILTIN_ERRORS } from "./_remote_error.ts";
 import { reduceShared, reviveShared } from "./_shared_registry.ts";
 
 /** An encoded item: format, JSON text and blobs. */
@@ -43,16 +44,6 @@ const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView>
 if (typeof Float16Array === "function") {
   TYPED_ARRAYS.Float16Array = Float16Array as unknown as new (b: ArrayBuffer) => ArrayBufferView;
 }
-
-const ERRORS: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 /**
  * Encodes `value` for a queue or pipe.
@@ -274,7 +265,8 @@ function decode(node: Tagged, blobs: Uint8Array[], refs: unknown[]): unknown {
       return out;
     }
     case "e": {
-      const Ctor = ERRORS[node[1] as string] ?? Error;
+      const name = node[1] as string;
+      const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name] : Error;
       const out = new Ctor(node[2] as string);
       refs.push(out);
       if (out.name !== node[1]) {

@@ -16,7 +16,11 @@ export interface WireError {
   value?: unknown;
 }
 
-const BUILTINS: Record<string, new (message?: string, options?: ErrorOptions) => Error> = {
+/** The built-in error classes, which keep their class when rebuilt in another thread. */
+export const BUILTIN_ERRORS: Record<
+  string,
+  new (message?: string, options?: ErrorOptions) => Error
+> = {
   Error,
   TypeError,
   RangeError,
@@ -55,7 +59,7 @@ export function fromWireError(wire: WireError): unknown {
   if (!wire.e) return wire.value;
   const name = wire.name ?? "Error";
   const cause = new RemoteError(wire.stack ?? "");
-  const Ctor = Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : Error;
+  const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name] : Error;
   const err = new Ctor(wire.message ?? "", { cause });
   if (err.name !== name) {
     Object.defineProperty(err, "name", { value: name, writable: true, configurable: true });

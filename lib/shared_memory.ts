@@ -94,6 +94,27 @@ function makeLock(option: SynchronizedOptions["lock"], buffer: SharedArrayBuffer
   return option;
 }
 
+/** The lock of a Value or SharedArray, or the error for one made without. */
+function lockOf(lock: RLock | Lock | null, what: string): RLock | Lock {
+  if (!lock) throw new Error(`Cannot get the lock: this ${what} was made without one`);
+  return lock;
+}
+
+/** The reduction of a Value or SharedArray. */
+function reduction(
+  self: { typecode: Typecode; constructor: { name: string } },
+  view: View,
+  lock: RLock | Lock | null,
+  id: number,
+): SharedReduction {
+  const state: State = {
+    typecode: self.typecode,
+    buffer: view.buffer as SharedArrayBuffer,
+    lock: lock ? lock[SHARE]() : null,
+  };
+  return { type: self.constructor.name, id, state };
+}
+
 /** Bytes before the items of a Value or SharedArray: room for its lock's words. */
 const LOCK_BYTES = 16;
 
@@ -166,8 +187,7 @@ export class Value<C extends Typecode = Typecode> {
    * @throws {Error} For a value made with `lock: false` (a RawValue).
    */
   getLock(): RLock | Lock {
-    if (!this.#lock) throw new Error("Cannot get the lock: this value was made without one");
-    return this.#lock;
+    return lockOf(this.#lock, "value");
   }
 
   /** Python spelling of {@linkcode Value.getLock}. */
@@ -180,12 +200,7 @@ export class Value<C extends Typecode = Typecode> {
    * @ignore
    */
   [SHARE](): SharedReduction {
-    const state: State = {
-      typecode: this.typecode,
-      buffer: this.#view.buffer as SharedArrayBuffer,
-      lock: this.#lock ? this.#lock[SHARE]() : null,
-    };
-    return { type: this.constructor.name, id: this.#id, state };
+    return reduction(this, this.#view, this.#lock, this.#id);
   }
 }
 
@@ -313,8 +328,7 @@ export class SharedArray<C extends Typecode = Typecode> {
    * @throws {Error} For an array made with `lock: false` (a RawArray).
    */
   getLock(): RLock | Lock {
-    if (!this.#lock) throw new Error("Cannot get the lock: this array was made without one");
-    return this.#lock;
+    return lockOf(this.#lock, "array");
   }
 
   /** Python spelling of {@linkcode SharedArray.getLock}. */
@@ -327,12 +341,7 @@ export class SharedArray<C extends Typecode = Typecode> {
    * @ignore
    */
   [SHARE](): SharedReduction {
-    const state: State = {
-      typecode: this.typecode,
-      buffer: this.#view.buffer as SharedArrayBuffer,
-      lock: this.#lock ? this.#lock[SHARE]() : null,
-    };
-    return { type: this.constructor.name, id: this.#id, state };
+    return reduction(this, this.#view, this.#lock, this.#id);
   }
 }
 
