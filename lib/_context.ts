@@ -15,6 +15,8 @@ export type FunctionLookup = (
 interface Context {
   name: string;
   pid: number;
+  /** The thread that started this one; none on the main thread. */
+  parent: { name: string; pid: number } | undefined;
   counters: SharedArrayBuffer;
   /** True while a worker imports task modules: starting a pool then is a bug. */
   bootstrapping: boolean;
@@ -27,6 +29,7 @@ interface Context {
 const context: Context = {
   name: "MainProcess",
   pid: Deno.pid,
+  parent: undefined,
   counters: new SharedArrayBuffer(8),
   bootstrapping: false,
   control: undefined,
@@ -42,11 +45,13 @@ export function threadContext(): Readonly<Context> {
 export function enterWorker(
   name: string,
   pid: number,
+  parent: { name: string; pid: number },
   counters: SharedArrayBuffer,
   control: SharedArrayBuffer,
 ): void {
   context.name = name;
   context.pid = pid;
+  context.parent = parent;
   context.counters = counters;
   context.control = new Int32Array(control);
 }

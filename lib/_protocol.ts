@@ -78,6 +78,8 @@ export interface InitMessage {
   t: "init";
   name: string;
   pid: number;
+  /** The thread that started this one (Python's `parent_process()`). */
+  parent: { name: string; pid: number };
   counters: SharedArrayBuffer;
   mainModule: string;
   modules: string[];

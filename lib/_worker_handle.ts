@@ -23,6 +23,7 @@ import {
 } from "./_protocol.ts";
 import { toWireError, type WireError } from "./_remote_error.ts";
 import { Ring } from "./_ring.ts";
+import { threadContext } from "./_context.ts";
 import {
   type DirectoryMessage,
   learnShared,
@@ -55,7 +56,7 @@ export interface WorkerEvents {
 /** Settings shared by all workers of a pool. */
 export type WorkerSettings = Omit<
   InitMessage,
-  "t" | "name" | "pid" | "toWorker" | "toMain" | "threadControl"
+  "t" | "name" | "pid" | "parent" | "toWorker" | "toMain" | "threadControl"
 >;
 
 const WEB_ENTRY = new URL("./_worker.ts", import.meta.url);
@@ -113,6 +114,7 @@ export class WorkerHandle {
       t: "init",
       name: this.name,
       pid,
+      parent: { name: threadContext().name, pid: threadContext().pid },
       toWorker: this.#toWorker.buffer,
       toMain: this.#toMain.buffer,
       threadControl: this.#control.buffer as SharedArrayBuffer,

@@ -119,7 +119,7 @@ let outcomes: ToMain[] = [];
 let flushScheduled = false;
 
 async function init(m: InitMessage): Promise<void> {
-  enterWorker(m.name, m.pid, m.counters, m.threadControl);
+  enterWorker(m.name, m.pid, m.parent, m.counters, m.threadControl);
   setFunctionLookup(lookup);
   setDirectoryChannel((message) => port.post(message));
   inbox = new Ring(m.toWorker);

@@ -92,10 +92,12 @@ export class Connection {
   #refs: Int32Array;
   #id: number;
   #closed = false;
-  // Read-ahead: a receive takes up to READ_AHEAD messages under one lock. A
-  // pipe end has one reader at a time (as in Python, where two processes
-  // reading one end corrupt it), so this loses nothing; the messages go back
-  // to the pipe if this handle is sent to another thread.
+  // Read-ahead: a receive takes up to READ_AHEAD messages under one lock, but
+  // only while this is the one open handle of its end, so no other reader
+  // could have had them. Handles of the end only multiply through [SHARE]
+  // on this thread, which puts the read-ahead back first. With more handles
+  // (two consumers reading one end under a Lock, as in seed 001) each
+  // receive takes exactly one message.
   #inbox: Frame[] = [];
   #inboxHead = 0;
 
@@ -335,7 +337,8 @@ export class Connection {
     if (this.#inboxHead === this.#inbox.length) {
       this.#inbox.length = 0;
       this.#inboxHead = 0;
-      rx.shiftMany(PLAIN, READ_AHEAD, this.#inbox);
+      const soleReader = Atomics.load(this.#refs, 0) === 1;
+      rx.shiftMany(PLAIN, soleReader ? READ_AHEAD : 1, this.#inbox);
       if (this.#inbox.length === 0) return undefined;
     }
     return this.#inbox[this.#inboxHead++];

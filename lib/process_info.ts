@@ -47,7 +47,27 @@ export function cpuCount(): number {
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
+/**
+ * Returns the name and pid of the thread that started the caller, or `null`
+ * on the main thread (Python's `multiprocessing.parent_process()`; the
+ * `os.getppid()` of a worker).
+ *
+ * @returns The parent's identity, or `null` on the main thread.
+ *
+ * @example On the main thread
+ * ```ts
+ * import { parentProcess } from "./process_info.ts";
+ * console.assert(parentProcess() === null);
+ * ```
+ */
+export function parentProcess(): ProcessInfo | null {
+  const { parent } = threadContext();
+  return parent ? { name: parent.name, pid: parent.pid } : null;
+}
+
 /** Python spelling of {@linkcode currentProcess}. */
 export const current_process: typeof currentProcess = currentProcess;
+/** Python spelling of {@linkcode parentProcess}. */
+export const parent_process: typeof parentProcess = parentProcess;
 /** Python spelling of {@linkcode cpuCount}. */
 export const cpu_count: typeof cpuCount = cpuCount;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EOFError, Pipe, Pool, Process, Queue } from "../mod.ts";
+import { EOFError, Lock, Pipe, Pool, Process, Queue } from "../mod.ts";
 import * as ipc from "./fixtures/ipc_tasks.ts";
 
 const modules = [new URL("./fixtures/ipc_tasks.ts", import.meta.url)];
@@ -111,4 +111,25 @@ Deno.test("A connection handed to another thread keeps the messages this one rea
   assert.deepEqual(await pool.apply(ipc.receiveAll, [a, 9]), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   a.close();
   b.close();
+});
+
+Deno.test("Seed 001: two consumers read one pipe end under a Lock; each message reaches one of them", async () => {
+  const [consume, produce] = Pipe();
+  const lock = new Lock();
+  const out = new Queue<number>();
+  const consumers = [0, 1].map(() =>
+    new Process({ target: ipc.recvUntilNull, args: [consume, lock, out], modules })
+  );
+  for (const c of consumers) c.start();
+  consume.close();
+  for (let i = 0; i < 200; i++) produce.send(i);
+  produce.send(null);
+  produce.send(null);
+  for (const c of consumers) await c.join();
+  produce.close();
+  const received = [];
+  while (!out.empty()) received.push(await out.get());
+  // A reader that took messages ahead of the other (and dropped them when it
+  // stopped) would lose some here.
+  assert.deepEqual(received.sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i));
 });
