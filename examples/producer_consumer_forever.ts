@@ -61,7 +61,10 @@ if (import.meta.main) {
     c1.start();
     console.log("主");
     await p1.join();
-    // The consumer eats the last bun (at most 3 s), then waits in q.get() for good.
+    // Once the queue is empty the consumer eats its last bun (at most 3 s),
+    // then waits in q.get() for good: join() with a timeout returns, the
+    // consumer still alive.
+    while (!q.empty()) await sleep(0.1);
     await c1.join(ms(6));
     console.log(`the producer is done; the consumer is alive: ${c1.isAlive()} (stuck in q.get())`);
     console.log("without the next line this program would never end");

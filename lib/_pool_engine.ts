@@ -22,6 +22,7 @@
 
 import type { FunctionRef } from "./_function_ref.ts";
 import { CALL, CHUNK, ERR, OK, type ToMain } from "./_protocol.ts";
+import { packShared } from "./_shared_registry.ts";
 import {
   loadNodeWorkerClass,
   type NodeWorkerClass,
@@ -100,10 +101,18 @@ export class PoolEngine {
     );
   }
 
-  /** Queues `fn(...args)`; `settle` receives its outcome exactly once. */
+  /**
+   * Queues `fn(...args)`; `settle` receives its outcome exactly once.
+   *
+   * Shared objects among the arguments are reduced now, not when a worker
+   * is free: the task holds them as they are at submit time, so the caller
+   * may close its own handle of a Connection right after submitting (as a
+   * Python process may close its copy of an fd it passed on).
+   */
   submitCall(fn: FunctionRef, args: unknown[], settle: PendingTask["settle"]): void {
+    const packed = packShared(args) as unknown[];
     const id = this.#nextTaskId++;
-    this.#enqueue({ fn, message: [CALL, id, fn.id, args], settle, sentAt: 0, ahead: 0 });
+    this.#enqueue({ fn, message: [CALL, id, fn.id, packed], settle, sentAt: 0, ahead: 0 });
   }
 
   /** Queues `fn` over `items` (spread when `star`) as one task. */
@@ -113,10 +122,11 @@ export class PoolEngine {
     star: boolean,
     settle: PendingTask["settle"],
   ): void {
+    const packed = packShared(items) as unknown[];
     const id = this.#nextTaskId++;
     this.#enqueue({
       fn,
-      message: [CHUNK, id, fn.id, items, star ? 1 : 0],
+      message: [CHUNK, id, fn.id, packed, star ? 1 : 0],
       settle,
       sentAt: 0,
       ahead: 0,

@@ -28,7 +28,6 @@ import {
   type DirectoryMessage,
   learnShared,
   lookupShared,
-  packShared,
   unpackShared,
 } from "./_shared_registry.ts";
 
@@ -168,13 +167,10 @@ export class WorkerHandle {
         this.#post([CHUNK, id, fnId, packed as unknown as unknown[], star], [packed.buffer]);
       } else if (isJsonSafe(m)) {
         safe.push(m);
-      } else if (m[0] === DEF) {
-        this.#post(m);
       } else {
-        // Shared objects (queues, locks, ...) among the arguments travel as their state.
-        const packed = m.slice() as typeof m;
-        packed[3] = packShared(m[3]) as unknown[];
-        this.#post(packed);
+        // Shared objects (queues, locks, ...) among task arguments were
+        // packed to their state when the task was submitted (_pool_engine.ts).
+        this.#post(m);
       }
     }
     if (safe.length > 0 && !this.#toWorker.write(JSON.stringify(safe))) {

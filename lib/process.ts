@@ -8,6 +8,7 @@ import { nextPid, threadContext } from "./_context.ts";
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
 import { CALL, OK, type ToMain } from "./_protocol.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
+import { packShared } from "./_shared_registry.ts";
 import {
   loadNodeWorkerClass,
   type NodeWorkerClass,
@@ -156,8 +157,12 @@ export class Process {
           "processes inside 'if (import.meta.main) { ... }'",
       );
     }
+    // Shared objects among the arguments are reduced now: the caller may close
+    // its own handles right after start(), also before a node worker exists.
+    const args = packShared(this.#args) as unknown[];
     this.#pid = nextPid();
     children.add(this);
+    this.#args = args;
     if (this.#daemon || this.#backend === "node") {
       loadNodeWorkerClass().then((NodeWorker) => this.#spawn(NodeWorker));
     } else {

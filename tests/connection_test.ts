@@ -133,3 +133,14 @@ Deno.test("Seed 001: two consumers read one pipe end under a Lock; each message 
   // stopped) would lose some here.
   assert.deepEqual(received.sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i));
 });
+
+Deno.test("A Connection given to a Pool task may be closed right after submitting", async () => {
+  await using pool = new Pool({ processes: 1, modules });
+  const [parent, child] = Pipe();
+  const result = pool.applyAsync(ipc.greet, [child]);
+  child.close(); // the task holds its own handle from the moment it was submitted
+  assert.equal(await parent.recv(), "Hello The_Third_Wave");
+  await result;
+  await assert.rejects(parent.recv(), EOFError);
+  parent.close();
+});
