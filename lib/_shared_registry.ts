@@ -217,3 +217,17 @@ export function whenShared(id: number): Promise<void> {
     if (channel && list.length === 1) channel({ t: "lookup", id });
   });
 }
+
+// ---- end of a Process ----
+
+const processEndHooks: (() => void)[] = [];
+
+/** Registers work to do when a Process's target ends (a shareable's cleanup). */
+export function onProcessEnd(hook: () => void): void {
+  processEndHooks.push(hook);
+}
+
+/** Runs the hooks of {@linkcode onProcessEnd} (the worker runtime, after a Process's target). */
+export function runProcessEndHooks(): void {
+  for (const hook of processEndHooks) hook();
+}

@@ -59,7 +59,17 @@ export type WorkerSettings = Omit<
 >;
 
 const WEB_ENTRY = new URL("./_worker.ts", import.meta.url);
-const NODE_ENTRY = new URL("./_worker_node.ts", import.meta.url);
+const NODE_ENTRY = nodeEntry(new URL("./_worker_node.ts", import.meta.url));
+
+/**
+ * node:worker_threads takes file: and data: URLs only. Where the package is
+ * served from elsewhere (https://jsr.io/...), a one-line data: module
+ * imports the entry from there.
+ */
+function nodeEntry(url: URL): URL {
+  if (url.protocol === "file:" || url.protocol === "data:") return url;
+  return new URL(`data:text/javascript,import ${encodeURIComponent(JSON.stringify(url.href))};`);
+}
 
 /** The node:worker_threads Worker class. */
 export type NodeWorkerClass = typeof NodeWorker;

@@ -30,13 +30,14 @@ import { Ring } from "./_ring.ts";
 import {
   learnShared,
   packShared,
+  runProcessEndHooks,
   setDirectoryChannel,
   type SharedState,
   unpackShared,
 } from "./_shared_registry.ts";
 // Loaded for their revivers: shared objects of these types may arrive.
 import "./queues.ts";
-import { closeRevivedConnections } from "./connection.ts";
+import "./connection.ts";
 import "./synchronize.ts";
 import "./shared_memory.ts";
 import "./barrier.ts";
@@ -283,7 +284,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value: unknown): void {
   running--;
-  if (oneShot) closeRevivedConnections();
+  if (oneShot) runProcessEndHooks();
   if (ok) {
     const packed = chunk ? packNumbers(value as unknown[]) : undefined;
     if (packed) {

@@ -10,6 +10,7 @@ import { decodeFrame, encodeItem, type Frame, frameBytes, PLAIN, toFrame } from 
 import {
   adoptHandle,
   newSharedId,
+  onProcessEnd,
   registerShareable,
   SHARE,
   type SharedReduction,
@@ -39,14 +40,12 @@ function make(state: EndState, id?: number): Connection {
   }
 }
 
-/**
- * Closes every handle that arrived from another thread, as a process's file
- * descriptors close when it exits (called when a Process's target ends).
- */
-export function closeRevivedConnections(): void {
+// A Process's handles close when its target ends, as its file descriptors
+// would when it exits.
+onProcessEnd(() => {
   for (const connection of revived) connection.close();
   revived.clear();
-}
+});
 
 /** Options of {@linkcode Pipe}. */
 export interface PipeOptions {
