@@ -7,7 +7,17 @@ import type { Element } from "domhandler";
 import { selectOne } from "css-select";
 import { getAttributeValue, textContent } from "domutils";
 
-/** One `--select` field. */
+/**
+ * One `--select` field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Selector } from "./_select.ts";
+ * const heading: Selector = { name: "heading", css: "h1" };
+ * assert.equal(heading.css, "h1");
+ * ```
+ */
 export interface Selector {
   /** The field's name in the record. */
   name: string;

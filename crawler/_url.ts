@@ -1,6 +1,16 @@
 // URL normalisation and crawl scope.
 
-/** Which discovered links a crawl follows. */
+/**
+ * Which discovered links a crawl follows.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Scope } from "./_url.ts";
+ * const scopes: Scope[] = ["same-host", "same-origin", "same-domain", "any"];
+ * assert.equal(scopes.length, 4);
+ * ```
+ */
 export type Scope = "same-host" | "same-origin" | "same-domain" | "any";
 
 /**

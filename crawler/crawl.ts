@@ -16,7 +16,26 @@ import { RobotsTxt } from "./robots.ts";
 export type { Scope } from "./_url.ts";
 export type { Selector } from "./_select.ts";
 
-/** One record per requested URL. */
+/**
+ * One record per requested URL.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { crawl, type CrawlRecord } from "./crawl.ts";
+ * const pages: Record<string, string> = {
+ *   "/": `<title>Home</title><a href="/about">About</a>`,
+ *   "/about": `<title>About</title>`,
+ * };
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) =>
+ *   new Response(pages[new URL(request.url).pathname], { headers: { "content-type": "text/html" } }));
+ * const home = `http://127.0.0.1:${server.addr.port}/`;
+ * const records: CrawlRecord[] = await Array.fromAsync(crawl([home], { processes: 1, robots: false }));
+ * await server.shutdown();
+ * assert.equal(records[0].status, 200);
+ * assert.deepEqual(records[0].links, [`${home}about`]);
+ * ```
+ */
 export interface CrawlRecord {
   /** The URL requested (normalised). */
   url: string;
@@ -42,7 +61,26 @@ export interface CrawlRecord {
   fields?: Record<string, string | null>;
 }
 
-/** Options of {@linkcode crawl}; each has the default of the CLI flag of the same name. */
+/**
+ * Options of {@linkcode crawl}; each has the default of the CLI flag of the same name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { crawl, type CrawlOptions } from "./crawl.ts";
+ * const pages: Record<string, string> = {
+ *   "/": `<title>Home</title><a href="/about">About</a>`,
+ *   "/about": `<title>About</title>`,
+ * };
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) =>
+ *   new Response(pages[new URL(request.url).pathname], { headers: { "content-type": "text/html" } }));
+ * const home = `http://127.0.0.1:${server.addr.port}/`;
+ * const options: CrawlOptions = { depth: 0, processes: 1, robots: false, timeoutMs: 5_000 };
+ * const records = await Array.fromAsync(crawl([home], options));
+ * await server.shutdown();
+ * assert.equal(records.length, 1); // depth 0: the start page only
+ * ```
+ */
 export interface CrawlOptions {
   /** Link depth to follow; 0 fetches only the given URLs. @default {0} */
   depth?: number;
@@ -80,7 +118,26 @@ export interface CrawlOptions {
   stats?: CrawlStats;
 }
 
-/** What a crawl counted. */
+/**
+ * What a crawl counted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { crawl, type CrawlStats, newStats } from "./crawl.ts";
+ * const pages: Record<string, string> = {
+ *   "/": `<title>Home</title><a href="/about">About</a>`,
+ *   "/about": `<title>About</title>`,
+ * };
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) =>
+ *   new Response(pages[new URL(request.url).pathname], { headers: { "content-type": "text/html" } }));
+ * const home = `http://127.0.0.1:${server.addr.port}/`;
+ * const stats: CrawlStats = newStats();
+ * await Array.fromAsync(crawl([home], { processes: 1, robots: false, stats }));
+ * await server.shutdown();
+ * assert.equal(stats.ok, 1);
+ * ```
+ */
 export interface CrawlStats {
   /** Records made. */
   pages: number;
@@ -106,7 +163,17 @@ export interface CrawlStats {
   startedAt: number;
 }
 
-/** Fresh counters. */
+/**
+ * Fresh counters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newStats } from "./crawl.ts";
+ * const stats = newStats();
+ * assert.equal(stats.pages + stats.failed + stats.queued, 0);
+ * ```
+ */
 export function newStats(): CrawlStats {
   return {
     pages: 0,
@@ -166,6 +233,25 @@ interface Origin {
  * for await (const record of crawl(["https://example.com/"], { depth: 1 })) {
  *   console.log(record.status, record.url, record.title);
  * }
+ * ```
+ *
+ * @example A site served on 127.0.0.1
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { crawl } from "./crawl.ts";
+ * const pages: Record<string, string> = {
+ *   "/": `<title>Home</title><a href="/about">About</a>`,
+ *   "/about": `<title>About</title>`,
+ * };
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) =>
+ *   new Response(pages[new URL(request.url).pathname], { headers: { "content-type": "text/html" } }));
+ * const home = `http://127.0.0.1:${server.addr.port}/`;
+ * const titles: (string | null)[] = [];
+ * for await (const record of crawl([home], { depth: 1, processes: 1, robots: false })) {
+ *   titles.push(record.title);
+ * }
+ * await server.shutdown();
+ * assert.deepEqual(titles.sort(), ["About", "Home"]);
  * ```
  */
 export async function* crawl(

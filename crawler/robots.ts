@@ -29,11 +29,12 @@ const BOM = [0xef, 0xbb, 0xbf];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RobotsTxt } from "./robots.ts";
  * const robots = RobotsTxt.parse("User-agent: *\nDisallow: /private/\nCrawl-delay: 2\n");
- * console.assert(!robots.isAllowed("https://example.com/private/x", "dmp-crawler/1.0"));
- * console.assert(robots.isAllowed("https://example.com/public", "dmp-crawler/1.0"));
- * console.assert(robots.crawlDelay("dmp-crawler") === 2);
+ * assert.ok(!robots.isAllowed("https://example.com/private/x", "dmp-crawler/1.0"));
+ * assert.ok(robots.isAllowed("https://example.com/public", "dmp-crawler/1.0"));
+ * assert.ok(robots.crawlDelay("dmp-crawler") === 2);
  * ```
  */
 export class RobotsTxt {

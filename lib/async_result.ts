@@ -6,7 +6,20 @@
  */
 import { TimeoutError } from "./errors.ts";
 
-/** Settles an {@linkcode AsyncResult}: `ok` true with the value, or false with the error. */
+/**
+ * Settles an {@linkcode AsyncResult}: `ok` true with the value, or false with the error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AsyncResult, type Settle } from "./async_result.ts";
+ * const result = new AsyncResult<string>((settle: Settle) => {
+ *   settle(false, new Error("no"));
+ *   settle(true, "ignored"); // only the first call counts
+ * });
+ * await assert.rejects(result.get(), /no/);
+ * ```
+ */
 export type Settle = (ok: boolean, value: unknown) => void;
 
 /**
@@ -19,11 +32,12 @@ export type Settle = (ok: boolean, value: unknown) => void;
  *
  * @example Awaiting, or asking with a timeout
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AsyncResult } from "./async_result.ts";
  * const result = new AsyncResult<number>((settle) => setTimeout(() => settle(true, 42), 10));
- * console.assert(!result.ready());
- * console.assert((await result.get(5_000)) === 42);
- * console.assert(result.successful() && (await result) === 42);
+ * assert.ok(!result.ready());
+ * assert.ok((await result.get(5_000)) === 42);
+ * assert.ok(result.successful() && (await result) === 42);
  * ```
  */
 export class AsyncResult<T> implements PromiseLike<T> {

@@ -16,7 +16,20 @@ import {
 import { signalWaiters, waitUntil } from "./_wait.ts";
 import { BrokenBarrierError } from "./errors.ts";
 
-/** Options of {@linkcode Barrier}. */
+/**
+ * Options of {@linkcode Barrier}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Barrier, type BarrierOptions } from "./barrier.ts";
+ * import { BrokenBarrierError } from "./errors.ts";
+ * const options: BarrierOptions = { timeout: 20 };
+ * const barrier = new Barrier(2, options);
+ * await assert.rejects(barrier.wait(), BrokenBarrierError); // the other party never came
+ * assert.ok(barrier.broken);
+ * ```
+ */
 export interface BarrierOptions {
   /**
    * Run by the last thread to arrive, before any is released. An exported
@@ -57,10 +70,11 @@ let reviving: { state: State; id: number } | undefined;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Barrier } from "./barrier.ts";
  * const barrier = new Barrier(2);
  * const indices = await Promise.all([barrier.wait(), barrier.wait()]);
- * console.assert(indices.sort().join() === "0,1");
+ * assert.ok(indices.sort().join() === "0,1");
  * ```
  */
 export class Barrier {

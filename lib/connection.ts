@@ -47,7 +47,20 @@ onProcessEnd(() => {
   revived.clear();
 });
 
-/** Options of {@linkcode Pipe}. */
+/**
+ * Options of {@linkcode Pipe}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pipe, type PipeOptions } from "./connection.ts";
+ * const oneWay: PipeOptions = { duplex: false };
+ * const [reader, writer] = Pipe(oneWay);
+ * writer.send("hi");
+ * assert.equal(await reader.recv(), "hi");
+ * assert.throws(() => reader.send("back"), /can only receive/);
+ * ```
+ */
 export interface PipeOptions {
   /**
    * Both ends send and receive; `false` makes the first end receive only and
@@ -76,12 +89,13 @@ interface EndState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pipe } from "./connection.ts";
  * const [a, b] = Pipe();
  * a.send({ hello: "world" });
- * console.assert((await b.recv<{ hello: string }>()).hello === "world");
+ * assert.ok((await b.recv<{ hello: string }>()).hello === "world");
  * a.close();
- * console.assert(await b.poll()); // readable: end-of-file is waiting
+ * assert.ok(await b.poll()); // readable: end-of-file is waiting
  * ```
  */
 export class Connection {
@@ -380,10 +394,11 @@ export class Connection {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pipe } from "./connection.ts";
  * const [reader, writer] = Pipe({ duplex: false });
  * writer.sendBytes(new Uint8Array([1, 2, 3]));
- * console.assert((await reader.recvBytes()).length === 3);
+ * assert.ok((await reader.recvBytes()).length === 3);
  * ```
  */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {

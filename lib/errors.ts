@@ -10,9 +10,10 @@
  *
  * @example Catching a timeout
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TimeoutError } from "./errors.ts";
  * const err = new TimeoutError("Timed out after 10 ms");
- * console.assert(err instanceof TimeoutError && err.name === "TimeoutError");
+ * assert.ok(err instanceof TimeoutError && err.name === "TimeoutError");
  * ```
  */
 export class TimeoutError extends Error {
@@ -35,9 +36,10 @@ export class TimeoutError extends Error {
  *
  * @example Reading the remote stack
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RemoteError } from "./errors.ts";
  * const remote = new RemoteError("Error: boom\n    at work (file:///tasks.ts:2:9)");
- * console.assert(remote.message.includes("tasks.ts"));
+ * assert.ok(remote.message.includes("tasks.ts"));
  * ```
  */
 export class RemoteError extends Error {
@@ -61,8 +63,9 @@ export class RemoteError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Empty } from "./errors.ts";
- * console.assert(new Empty("empty").name === "Empty");
+ * assert.ok(new Empty("empty").name === "Empty");
  * ```
  */
 export class Empty extends Error {
@@ -83,8 +86,9 @@ export class Empty extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Full } from "./errors.ts";
- * console.assert(new Full("full").name === "Full");
+ * assert.ok(new Full("full").name === "Full");
  * ```
  */
 export class Full extends Error {
@@ -105,8 +109,9 @@ export class Full extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EOFError } from "./errors.ts";
- * console.assert(new EOFError("closed").name === "EOFError");
+ * assert.ok(new EOFError("closed").name === "EOFError");
  * ```
  */
 export class EOFError extends Error {
@@ -128,8 +133,9 @@ export class EOFError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BrokenBarrierError } from "./errors.ts";
- * console.assert(new BrokenBarrierError("broken").name === "BrokenBarrierError");
+ * assert.ok(new BrokenBarrierError("broken").name === "BrokenBarrierError");
  * ```
  */
 export class BrokenBarrierError extends Error {

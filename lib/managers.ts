@@ -207,6 +207,15 @@ function makeProxy(kind: Kind, link: Link, object: number): ManagedProxy {
 /**
  * What every manager proxy shares: which managed object, and the way to its
  * manager. Proxies come from a {@linkcode Manager}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ManagedProxy, Manager } from "./managers.ts";
+ * await using manager = new Manager();
+ * assert.ok(manager.dict() instanceof ManagedProxy);
+ * assert.ok(manager.list() instanceof ManagedProxy);
+ * ```
  */
 export abstract class ManagedProxy {
   #link: Link;
@@ -247,10 +256,13 @@ export abstract class ManagedProxy {
  * A dict held by a {@linkcode Manager} (Python's `DictProxy`), with async methods.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Manager } from "./managers.ts";
  * await using manager = new Manager();
  * const d = manager.dict({ count: 100 });
  * await d.set("count", (await d.get("count") as number) - 1);
+ * assert.deepEqual(await d.toObject(), { count: 99 });
  * ```
  */
 export class DictProxy extends ManagedProxy {
@@ -300,10 +312,14 @@ export class DictProxy extends ManagedProxy {
  * A list held by a {@linkcode Manager} (Python's `ListProxy`), with async methods.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Manager } from "./managers.ts";
+ * await using manager = new Manager();
  * const l = manager.list();
  * await l.extend([11, 12, 13]);
- * console.log(await l.toArray());
+ * await l.append(14);
+ * assert.deepEqual(await l.toArray(), [11, 12, 13, 14]);
  * ```
  */
 export class ListProxy extends ManagedProxy {
@@ -342,9 +358,13 @@ export class ListProxy extends ManagedProxy {
  * attributes read and written with async `get` and `set`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Manager } from "./managers.ts";
+ * await using manager = new Manager();
  * const ns = manager.namespace({ x: 1 });
  * await ns.set("y", 2);
+ * assert.deepEqual(await ns.toObject(), { x: 1, y: 2 });
  * ```
  */
 export class NamespaceProxy extends ManagedProxy {
@@ -384,6 +404,21 @@ registerShareable("ManagedProxy", (state) => {
  * p.start();
  * await p.join();
  * console.log(await d.toObject(), await l.toArray());
+ * ```
+ *
+ * @example A child process fills a managed dict (its target from a data: URL module)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Manager } from "./managers.ts";
+ * import { Process } from "./process.ts";
+ * const tasks = "data:text/javascript,export async function fill(d) { await d.set('from', 'a child'); }";
+ * const { fill } = await import(tasks);
+ * await using manager = new Manager();
+ * const d = manager.dict();
+ * const p = new Process({ target: fill, args: [d], modules: [tasks] });
+ * p.start();
+ * await p.join();
+ * assert.deepEqual(await d.toObject(), { from: "a child" });
  * ```
  */
 export class Manager implements AsyncDisposable {

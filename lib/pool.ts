@@ -10,17 +10,55 @@ import { PoolEngine } from "./_pool_engine.ts";
 import { cpuCount } from "./process_info.ts";
 import { moduleUrls } from "./_module_urls.ts";
 
-/** Any function; task functions must also be exported (see the module docs). */
+/**
+ * Any function; task functions must also be exported (see the module docs).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TaskFunction } from "./pool.ts";
+ * function add(a: number, b: number): number {
+ *   return a + b;
+ * }
+ * const task: TaskFunction = add; // sync or async, any parameters
+ * assert.equal(task(1, 2), 3);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type TaskFunction = (...args: any[]) => unknown;
 
 /**
  * Which threads run the tasks: `"web"` (Web Workers) or `"node"`
  * (`node:worker_threads`, whose `terminate()` also stops a stuck task).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool, type PoolBackend } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function double(x) { return 2 * x; }";
+ * const { double } = await import(tasks);
+ * const backend: PoolBackend = "node";
+ * await using pool = new Pool({ processes: 1, backend, modules: [tasks] });
+ * assert.equal(await pool.apply(double, [4]), 8);
+ * ```
  */
 export type PoolBackend = "web" | "node";
 
-/** Options of {@linkcode Pool}. */
+/**
+ * Options of {@linkcode Pool}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool, type PoolOptions } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function double(x) { return 2 * x; }";
+ * const { double } = await import(tasks);
+ * const options: PoolOptions = { processes: 2, maxtasksperchild: 100, modules: [tasks] };
+ * await using pool = new Pool(options);
+ * assert.equal(pool.processes, 2);
+ * assert.equal(await pool.apply(double, [21]), 42);
+ * ```
+ */
 export interface PoolOptions {
   /**
    * Number of workers.
@@ -56,7 +94,26 @@ export interface PoolOptions {
   backend?: PoolBackend;
 }
 
-/** Callbacks of {@linkcode Pool.applyAsync} and the `*Async` maps; they run on the main thread. */
+/**
+ * Callbacks of {@linkcode Pool.applyAsync} and the `*Async` maps; they run on the main thread.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AsyncOptions, Pool } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function half(x) { if (x & 1) throw new RangeError('odd'); return x / 2; }";
+ * const { half } = await import(tasks);
+ * const seen: unknown[] = [];
+ * const options: AsyncOptions<number> = {
+ *   callback: (value) => seen.push(value),
+ *   errorCallback: (error) => seen.push((error as Error).message),
+ * };
+ * await using pool = new Pool({ processes: 1, modules: [tasks] });
+ * await pool.applyAsync(half, [4], options).wait();
+ * await pool.applyAsync(half, [3], options).wait();
+ * assert.deepEqual(seen, [2, "odd"]);
+ * ```
+ */
 export interface AsyncOptions<R> {
   /** Called with the result when the task succeeds. */
   callback?: (result: R) => void;
@@ -64,7 +121,21 @@ export interface AsyncOptions<R> {
   errorCallback?: (error: unknown) => void;
 }
 
-/** Options of the map family. */
+/**
+ * Options of the map family.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MapOptions, Pool } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function double(x) { return 2 * x; }";
+ * const { double } = await import(tasks);
+ * await using pool = new Pool({ processes: 2, modules: [tasks] });
+ * const options: MapOptions = { chunksize: 100 }; // 1000 items in 10 tasks
+ * const doubled = await pool.map(double, Array.from({ length: 1000 }, (_, i) => i), options);
+ * assert.equal(doubled[999], 1998);
+ * ```
+ */
 export interface MapOptions {
   /**
    * Items sent to a worker at once. `map` defaults to ceil(n / (4 × processes)) as
@@ -73,12 +144,56 @@ export interface MapOptions {
   chunksize?: number;
 }
 
-/** Options of {@linkcode Pool.mapAsync} and {@linkcode Pool.starmapAsync}. */
+/**
+ * Options of {@linkcode Pool.mapAsync} and {@linkcode Pool.starmapAsync}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MapAsyncOptions, Pool } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function double(x) { return 2 * x; }";
+ * const { double } = await import(tasks);
+ * await using pool = new Pool({ processes: 2, modules: [tasks] });
+ * let total = 0;
+ * const options: MapAsyncOptions<number> = {
+ *   chunksize: 1,
+ *   callback: (values) => (total = values.reduce((a, b) => a + b, 0)),
+ * };
+ * assert.deepEqual(await pool.mapAsync(double, [1, 2, 3], options), [2, 4, 6]);
+ * assert.equal(total, 12);
+ * ```
+ */
 export interface MapAsyncOptions<R> extends MapOptions, AsyncOptions<R[]> {}
 
-/** What a task function's result becomes on the main thread: its awaited return value. */
+/**
+ * What a task function's result becomes on the main thread: its awaited return value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TaskResult } from "./pool.ts";
+ * async function fetchSize(url: string): Promise<number> {
+ *   return url.length;
+ * }
+ * const size: TaskResult<typeof fetchSize> = 3; // a number, not a Promise
+ * assert.equal(size, await fetchSize("abc"));
+ * ```
+ */
 export type TaskResult<F extends TaskFunction> = Awaited<ReturnType<F>>;
-/** The item type `map` passes as the first argument (anything for functions without one). */
+/**
+ * The item type `map` passes as the first argument (anything for functions without one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MapItem } from "./pool.ts";
+ * function parse(text: string): number {
+ *   return Number(text);
+ * }
+ * const item: MapItem<typeof parse> = "42"; // pool.map(parse, items) takes strings
+ * assert.equal(parse(item), 42);
+ * ```
+ */
 export type MapItem<F extends TaskFunction> = Parameters<F> extends [] ? unknown : Parameters<F>[0];
 
 /**
@@ -97,6 +212,18 @@ export type MapItem<F extends TaskFunction> = Parameters<F> extends [] ? unknown
  *   await using pool = new Pool(4);
  *   console.log(await pool.map(square, [1, 2, 3])); // [1, 4, 9]
  * }
+ * ```
+ *
+ * @example Tasks from a module listed in `modules` (here a data: URL, to keep the example in one block)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function square(x) { return x * x; }";
+ * const { square } = await import(tasks);
+ *
+ * await using pool = new Pool({ processes: 2, modules: [tasks] });
+ * assert.ok((await pool.map(square, [1, 2, 3])).join() === "1,4,9");
+ * assert.ok((await pool.apply(square, [7])) === 49);
  * ```
  */
 export class Pool implements AsyncDisposable {

@@ -18,7 +18,25 @@ import {
 import type { PoolBackend, TaskFunction } from "./pool.ts";
 import { moduleUrls } from "./_module_urls.ts";
 
-/** Options of {@linkcode Process}. */
+/**
+ * Options of {@linkcode Process}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Process, type ProcessOptions } from "./process.ts";
+ * import { Queue } from "./queues.ts";
+ * const tasks = "data:text/javascript,export async function greet(q, name) { await q.put(`hello ${name}`); }";
+ * const { greet } = await import(tasks);
+ * const q = new Queue<string>();
+ * const options: ProcessOptions = { target: greet, args: [q, "world"], name: "greeter", modules: [tasks] };
+ * const p = new Process(options);
+ * p.start();
+ * assert.equal(await q.get(), "hello world");
+ * await p.join();
+ * assert.equal(p.exitcode, 0);
+ * ```
+ */
 export interface ProcessOptions {
   /** The exported function to run (by reference, like Pool tasks). */
   target: TaskFunction;
@@ -76,6 +94,20 @@ let started = 0;
  *   await p.join();
  *   console.log(p.exitcode); // 0
  * }
+ * ```
+ *
+ * @example Start, look, stop (the target here comes from a data: URL module)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Process } from "./process.ts";
+ * const tasks = "data:text/javascript,export function forever() { return new Promise(() => {}); }";
+ * const { forever } = await import(tasks);
+ * const p = new Process({ target: forever, modules: [tasks] });
+ * p.start();
+ * assert.ok(p.isAlive());
+ * p.terminate();
+ * await p.join();
+ * assert.equal(p.exitcode, -15);
  * ```
  */
 export class Process {
@@ -295,13 +327,23 @@ export class Process {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { activeChildren } from "./process.ts";
- * console.assert(activeChildren().length === 0);
+ * assert.ok(activeChildren().length === 0);
  * ```
  */
 export function activeChildren(): Process[] {
   return [...children];
 }
 
-/** Python spelling of {@linkcode activeChildren}. */
+/**
+ * Python spelling of {@linkcode activeChildren}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { active_children } from "./process.ts";
+ * assert.deepEqual(active_children(), []); // no process started yet
+ * ```
+ */
 export const active_children: typeof activeChildren = activeChildren;

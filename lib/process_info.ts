@@ -6,7 +6,17 @@
  */
 import { threadContext } from "./_context.ts";
 
-/** The identity of the running thread, as `currentProcess()` reports it. */
+/**
+ * The identity of the running thread, as `currentProcess()` reports it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { currentProcess, type ProcessInfo } from "./process_info.ts";
+ * const me: ProcessInfo = currentProcess();
+ * assert.deepEqual(me, { name: "MainProcess", pid: Deno.pid });
+ * ```
+ */
 export interface ProcessInfo {
   /** `"MainProcess"` on the main thread, `"PoolWorker-N"` in a pool worker. */
   readonly name: string;
@@ -22,8 +32,9 @@ export interface ProcessInfo {
  *
  * @example On the main thread
  * ```ts
+ * import assert from "node:assert/strict";
  * import { currentProcess } from "./process_info.ts";
- * console.assert(currentProcess().name === "MainProcess");
+ * assert.ok(currentProcess().name === "MainProcess");
  * ```
  */
 export function currentProcess(): ProcessInfo {
@@ -39,8 +50,9 @@ export function currentProcess(): ProcessInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cpuCount } from "./process_info.ts";
- * console.assert(cpuCount() >= 1);
+ * assert.ok(cpuCount() >= 1);
  * ```
  */
 export function cpuCount(): number {
@@ -56,8 +68,9 @@ export function cpuCount(): number {
  *
  * @example On the main thread
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parentProcess } from "./process_info.ts";
- * console.assert(parentProcess() === null);
+ * assert.ok(parentProcess() === null);
  * ```
  */
 export function parentProcess(): ProcessInfo | null {
@@ -65,9 +78,36 @@ export function parentProcess(): ProcessInfo | null {
   return parent ? { name: parent.name, pid: parent.pid } : null;
 }
 
-/** Python spelling of {@linkcode currentProcess}. */
+/**
+ * Python spelling of {@linkcode currentProcess}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { current_process } from "./process_info.ts";
+ * assert.equal(current_process().name, "MainProcess");
+ * ```
+ */
 export const current_process: typeof currentProcess = currentProcess;
-/** Python spelling of {@linkcode parentProcess}. */
+/**
+ * Python spelling of {@linkcode parentProcess}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parent_process } from "./process_info.ts";
+ * assert.equal(parent_process(), null); // the main thread has no parent
+ * ```
+ */
 export const parent_process: typeof parentProcess = parentProcess;
-/** Python spelling of {@linkcode cpuCount}. */
+/**
+ * Python spelling of {@linkcode cpuCount}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cpu_count } from "./process_info.ts";
+ * assert.equal(cpu_count(), navigator.hardwareConcurrency);
+ * ```
+ */
 export const cpu_count: typeof cpuCount = cpuCount;

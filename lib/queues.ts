@@ -31,7 +31,22 @@ import {
 import { remaining, signalWaiters, waitForChange, waitUntil } from "./_wait.ts";
 import { Empty, Full } from "./errors.ts";
 
-/** Options of {@linkcode Queue.put} and {@linkcode Queue.get}. */
+/**
+ * Options of {@linkcode Queue.put} and {@linkcode Queue.get}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Queue, type QueueWaitOptions } from "./queues.ts";
+ * import { Empty, Full } from "./errors.ts";
+ * const q = new Queue<number>(1);
+ * const briefly: QueueWaitOptions = { timeout: 10 };
+ * await q.put(1, briefly);
+ * await assert.rejects(q.put(2, briefly), Full); // still full after 10 ms
+ * assert.equal(await q.get({ block: false }), 1);
+ * await assert.rejects(q.get({ block: false }), Empty);
+ * ```
+ */
 export interface QueueWaitOptions {
   /**
    * Wait for room (put) or an item (get); `false` fails at once.
@@ -53,12 +68,13 @@ interface QueueState extends ByteQueueState {
  *
  * @example Producer and consumer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Queue } from "./queues.ts";
  * const q = new Queue<string>(2);
  * await q.put("a");
  * q.putNowait("b");
- * console.assert(q.full() && q.qsize() === 2);
- * console.assert((await q.get()) === "a" && q.getNowait() === "b");
+ * assert.ok(q.full() && q.qsize() === 2);
+ * assert.ok((await q.get()) === "a" && q.getNowait() === "b");
  * ```
  */
 export class Queue<T = unknown> {
@@ -381,10 +397,11 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SimpleQueue } from "./queues.ts";
  * const q = new SimpleQueue<number[]>();
  * await q.put([1, 2]);
- * console.assert(!q.empty() && (await q.get()).length === 2);
+ * assert.ok(!q.empty() && (await q.get()).length === 2);
  * ```
  */
 export class SimpleQueue<T = unknown> {

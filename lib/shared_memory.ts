@@ -16,13 +16,48 @@ import {
 import { type Lock, RLock } from "./synchronize.ts";
 import { placeIn } from "./_placement.ts";
 
-/** Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints. */
+/**
+ * Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SharedArray, type Typecode } from "./shared_memory.ts";
+ * const code: Typecode = "d";
+ * const arr = new SharedArray(code, [0.5, 1.5]);
+ * assert.equal(arr[1], 1.5);
+ * assert.throws(() => new SharedArray("x" as Typecode, 1), TypeError);
+ * ```
+ */
 export type Typecode = "b" | "B" | "h" | "H" | "i" | "I" | "l" | "L" | "q" | "Q" | "f" | "d";
 
-/** The typecodes whose items are 64-bit integers (bigints). */
+/**
+ * The typecodes whose items are 64-bit integers (bigints).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BigTypecode, Value } from "./shared_memory.ts";
+ * const code: BigTypecode = "q";
+ * const counter = new Value(code, 2n ** 40n);
+ * counter.value += 1n;
+ * assert.equal(counter.value, 1099511627777n);
+ * ```
+ */
 export type BigTypecode = "l" | "L" | "q" | "Q";
 
-/** The JS type of an item of typecode `C`. */
+/**
+ * The JS type of an item of typecode `C`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ItemOf } from "./shared_memory.ts";
+ * const small: ItemOf<"i"> = 1; // number
+ * const big: ItemOf<"Q"> = 1n; // bigint
+ * assert.equal(typeof small + typeof big, "numberbigint");
+ * ```
+ */
 export type ItemOf<C extends Typecode> = C extends BigTypecode ? bigint : number;
 
 type View =
@@ -55,7 +90,21 @@ const VIEWS: Record<
   d: Float64Array,
 };
 
-/** Options of {@linkcode Value} and {@linkcode SharedArray}. */
+/**
+ * Options of {@linkcode Value} and {@linkcode SharedArray}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SharedArray, type SynchronizedOptions, Value } from "./shared_memory.ts";
+ * import { Lock } from "./synchronize.ts";
+ * const lock = new Lock();
+ * const shared: SynchronizedOptions = { lock }; // one lock for both
+ * const total = new Value("i", 0, shared);
+ * const parts = new SharedArray("i", 3, shared);
+ * assert.equal(total.getLock(), parts.getLock());
+ * ```
+ */
 export interface SynchronizedOptions {
   /**
    * `true` makes a new RLock for `getLock()`; a Lock or RLock uses that one; `false` none.
@@ -124,13 +173,14 @@ const LOCK_BYTES = 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Value } from "./shared_memory.ts";
  * const counter = new Value("i", 0);
  * {
  *   using _held = await counter.getLock().hold();
  *   counter.value += 1;
  * }
- * console.assert(counter.value === 1);
+ * assert.ok(counter.value === 1);
  * ```
  */
 export class Value<C extends Typecode = Typecode> {
@@ -209,9 +259,10 @@ export class Value<C extends Typecode = Typecode> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RawValue } from "./shared_memory.ts";
  * const ratio = new RawValue("d", 0.5);
- * console.assert(ratio.value === 0.5);
+ * assert.ok(ratio.value === 0.5);
  * ```
  */
 export class RawValue<C extends Typecode = Typecode> extends Value<C> {
@@ -233,10 +284,11 @@ export class RawValue<C extends Typecode = Typecode> extends Value<C> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SharedArray } from "./shared_memory.ts";
  * const arr = new SharedArray("i", [1, 2, 3]);
  * arr[0] = 10;
- * console.assert(arr.length === 3 && Array.from(arr).join() === "10,2,3");
+ * assert.ok(arr.length === 3 && Array.from(arr).join() === "10,2,3");
  * ```
  */
 export class SharedArray<C extends Typecode = Typecode> {
@@ -350,9 +402,10 @@ export class SharedArray<C extends Typecode = Typecode> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RawArray } from "./shared_memory.ts";
  * const arr = new RawArray("d", 3);
- * console.assert(arr[2] === 0);
+ * assert.ok(arr[2] === 0);
  * ```
  */
 export class RawArray<C extends Typecode = Typecode> extends SharedArray<C> {

@@ -19,7 +19,20 @@ import {
 import { takePlacement } from "./_placement.ts";
 import { signalWaiters, waitUntil } from "./_wait.ts";
 
-/** Options of `acquire`. */
+/**
+ * Options of `acquire`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AcquireOptions, Lock } from "./synchronize.ts";
+ * const lock = new Lock();
+ * const now: AcquireOptions = { block: false };
+ * assert.equal(await lock.acquire(now), true);
+ * assert.equal(await lock.acquire({ timeout: 10 }), false); // held: gives up after 10 ms
+ * lock.release();
+ * ```
+ */
 export interface AcquireOptions {
   /**
    * Wait until it can be acquired; `false` answers at once.
@@ -89,7 +102,21 @@ async function acquireWith(
   return await waitUntil(cells, F.SEQ, F.WAITERS, tryAcquire, options.timeout);
 }
 
-/** A guard for `using`: releases on dispose. */
+/**
+ * A guard for `using`: releases on dispose.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Lock } from "./synchronize.ts";
+ * const lock = new Lock();
+ * {
+ *   using _guard = await lock.hold(); // Python's `with lock:`
+ *   assert.ok(lock.locked());
+ * }
+ * assert.ok(!lock.locked()); // released when the block ends
+ * ```
+ */
 export interface Guard extends Disposable {
   /** Releases now (dispose does nothing afterwards). */
   release(): void;
@@ -115,13 +142,14 @@ function guard(release: () => void): Guard {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lock } from "./synchronize.ts";
  * const lock = new Lock();
  * {
  *   using _held = await lock.hold();
- *   console.assert(lock.locked());
+ *   assert.ok(lock.locked());
  * }
- * console.assert(!lock.locked() && (await lock.acquire({ block: false })));
+ * assert.ok(!lock.locked() && (await lock.acquire({ block: false })));
  * lock.release();
  * ```
  */
@@ -305,10 +333,11 @@ export class RLock {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Semaphore } from "./synchronize.ts";
  * const slots = new Semaphore(2);
  * await slots.acquire();
- * console.assert(slots.getValue() === 1);
+ * assert.ok(slots.getValue() === 1);
  * slots.release();
  * ```
  */
@@ -401,6 +430,7 @@ export class Semaphore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BoundedSemaphore } from "./synchronize.ts";
  * const s = new BoundedSemaphore(1);
  * let refused = false;
@@ -409,7 +439,7 @@ export class Semaphore {
  * } catch {
  *   refused = true;
  * }
- * console.assert(refused);
+ * assert.ok(refused);
  * ```
  */
 export class BoundedSemaphore extends Semaphore {
@@ -438,10 +468,11 @@ export class BoundedSemaphore extends Semaphore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Event } from "./synchronize.ts";
  * const ready = new Event();
  * setTimeout(() => ready.set(), 10);
- * console.assert(await ready.wait(5_000));
+ * assert.ok(await ready.wait(5_000));
  * ```
  */
 export class Event {
@@ -511,6 +542,7 @@ const C = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Condition } from "./synchronize.ts";
  * const cond = new Condition();
  * let ready = false;
@@ -520,7 +552,7 @@ const C = {
  *   cond.notifyAll();
  * }, 10);
  * using _held = await cond.hold();
- * console.assert(await cond.waitFor(() => ready, 5_000));
+ * assert.ok(await cond.waitFor(() => ready, 5_000));
  * ```
  */
 export class Condition {
