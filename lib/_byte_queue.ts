@@ -17,7 +17,7 @@
 // consumer stopped before its HEAD store loses nothing. Workers are never
 // terminated inside these sections anyway (see the guard in _context.ts).
 
-import { checkStop, enterCritical, leaveCritical } from "./_context.ts";
+import { enterCritical, leaveCritical, stopError, stopRequested } from "./_context.ts";
 import { type Frame, readTaggedFrame, TAGGED } from "./_item_codec.ts";
 
 /** Field indices of a byte queue's control block (three 64-byte cache lines). */
@@ -29,6 +29,8 @@ export const Q = {
   PUTS: 2,
   /** Changed to wake getters. */
   PUT_SEQ: 3,
+  /** Bumped when HEAD moves other than forward (grow, unshift): producers drop their copy of it. */
+  EPOCH: 4,
   GET_LOCK: 16,
   /** Ring offset of the oldest frame (consumers). */
   HEAD: 17,
@@ -73,6 +75,14 @@ export class ByteQueue {
   #data: SharedArrayBuffer;
   #bytes: Uint8Array;
   #words: Int32Array;
+  // Each side keeps its last look at the other side's position, and looks
+  // again only when that copy says full (producer) or empty (consumer):
+  // reading a word the other core keeps writing costs a cache miss per frame.
+  // A stale HEAD only overstates what is used; a stale PUTS only understates
+  // what is there. Either way the answer errs on the safe side.
+  #headSeen = 0;
+  #epochSeen = -1;
+  #putsSeen = 0;
 
   /** Creates a queue, or attaches to an existing one's `state`. */
   constructor(state?: ByteQueueState) {
@@ -101,7 +111,7 @@ export class ByteQueue {
 
   /** Frames in the queue (a snapshot). */
   count(): number {
-    return Atomics.load(this.ctl, Q.PUTS) - Atomics.load(this.ctl, Q.GETS);
+    return (Atomics.load(this.ctl, Q.PUTS) - Atomics.load(this.ctl, Q.GETS)) | 0;
   }
 
   /** Takes lock `index` (a futex mutex, Drepper's: 0 free, 1 held, 2 held with waiters). */
@@ -123,7 +133,10 @@ export class ByteQueue {
         c = Atomics.compareExchange(ctl, index, 0, 2);
       }
     }
-    checkStop(() => this.unlock(index));
+    if (stopRequested()) {
+      this.unlock(index);
+      throw stopError();
+    }
   }
 
   /** Releases lock `index`; an uncontended release needs no notify. */
@@ -200,9 +213,8 @@ export class ByteQueue {
    * comes back as its text, any other as its bytes; undefined when empty.
    */
   shift(textKind = -1): Frame | undefined {
-    const ctl = this.ctl;
     // Cheap check first, without the lock.
-    if (Atomics.load(ctl, Q.TAIL) === Atomics.load(ctl, Q.HEAD)) return undefined;
+    if (!this.#hasFrames()) return undefined;
     this.lock(Q.GET_LOCK);
     try {
       return this.#take(textKind);
@@ -213,8 +225,7 @@ export class ByteQueue {
 
   /** Moves up to `max` frames (as `shift` returns them) into `out`, under one lock. */
   shiftMany(textKind: number, max: number, out: Frame[]): void {
-    const ctl = this.ctl;
-    if (Atomics.load(ctl, Q.TAIL) === Atomics.load(ctl, Q.HEAD)) return;
+    if (!this.#hasFrames()) return;
     this.lock(Q.GET_LOCK);
     try {
       for (let i = 0; i < max; i++) {
@@ -230,8 +241,8 @@ export class ByteQueue {
   /** Removes the oldest frame (GET_LOCK held). */
   #take(textKind: number): Frame | undefined {
     const ctl = this.ctl;
+    if (!this.#hasFrames()) return undefined;
     const head = ctl[Q.HEAD];
-    if (Atomics.load(ctl, Q.TAIL) === head) return undefined;
     const capacity = ctl[Q.CAPACITY];
     this.#sync(capacity);
     const length = this.#words[head >> 2];
@@ -250,6 +261,19 @@ export class ByteQueue {
     return frame;
   }
 
+  /**
+   * Whether a frame is there to take: PUTS counts a frame after its TAIL
+   * store, so more puts seen than gets means one is published. Exact under
+   * GET_LOCK; a hint without it.
+   */
+  #hasFrames(): boolean {
+    const gets = Atomics.load(this.ctl, Q.GETS);
+    // Differences of int32 counters, so that wrapping past 2^31 frames is harmless.
+    if (((this.#putsSeen - gets) | 0) > 0) return true;
+    this.#putsSeen = Atomics.load(this.ctl, Q.PUTS);
+    return ((this.#putsSeen - gets) | 0) > 0;
+  }
+
   /** Puts a frame (as `shift` returned it, in bytes) back at the front. */
   unshift(frame: Uint8Array): void {
     // Both locks, in the order PUT, GET: the ring may have to grow.
@@ -266,10 +290,17 @@ export class ByteQueue {
       this.#copyIn((head + 4) % capacity, frame, capacity);
       Atomics.store(ctl, Q.HEAD, head);
       Atomics.store(ctl, Q.GETS, ctl[Q.GETS] - 1);
+      Atomics.add(ctl, Q.EPOCH, 1);
     } finally {
       this.unlock(Q.GET_LOCK);
       this.unlock(Q.PUT_LOCK);
     }
+  }
+
+  /** Bytes used as far as this producer's copy of HEAD knows (PUT_LOCK held); at least the truth. */
+  #usedSeen(capacity: number): number {
+    if (this.ctl[Q.EPOCH] !== this.#epochSeen) return capacity;
+    return (this.ctl[Q.TAIL] - this.#headSeen + capacity) % capacity;
   }
 
   #used(capacity: number): number {
@@ -281,12 +312,21 @@ export class ByteQueue {
     const ctl = this.ctl;
     const size = 4 + align(length);
     let capacity = ctl[Q.CAPACITY];
-    if (this.#used(capacity) + size >= capacity) {
-      this.lock(Q.GET_LOCK);
-      try {
-        capacity = this.#grow(size);
-      } finally {
-        this.unlock(Q.GET_LOCK);
+    if (this.#usedSeen(capacity) + size >= capacity) {
+      this.#headSeen = Atomics.load(ctl, Q.HEAD);
+      this.#epochSeen = ctl[Q.EPOCH];
+      if (this.#usedSeen(capacity) + size >= capacity) {
+        this.lock(Q.GET_LOCK);
+        try {
+          capacity = this.#grow(size);
+          // Consumers may have made room instead (grow then returns at once):
+          // either way, look again, or the copy of HEAD would be behind the
+          // space this frame is about to use.
+          this.#headSeen = ctl[Q.HEAD];
+          this.#epochSeen = ctl[Q.EPOCH];
+        } finally {
+          this.unlock(Q.GET_LOCK);
+        }
       }
     }
     this.#sync(capacity);
@@ -328,6 +368,7 @@ export class ByteQueue {
       Atomics.store(ctl, Q.TAIL, 0);
     }
     Atomics.store(ctl, Q.CAPACITY, capacity);
+    Atomics.add(ctl, Q.EPOCH, 1);
     return capacity;
   }
 

@@ -68,20 +68,25 @@ export function enterWorker(
 
 /**
  * Counts this worker into a critical section (call before taking the lock,
- * then {@linkcode checkStop} after: the lock's atomic acquire orders the two).
+ * then {@linkcode stopRequested} after: the lock's atomic acquire orders the two).
  */
 export function enterCritical(): void {
   const control = context.control;
   if (control) control[THREAD.CRITICAL]++;
 }
 
-/** Throws (after `release()`) if this worker is being terminated. */
-export function checkStop(release: () => void): void {
+/**
+ * Whether this worker is being terminated: then the caller releases the lock
+ * it just took and throws {@linkcode stopError} (no closure per lock taken).
+ */
+export function stopRequested(): boolean {
   const control = context.control;
-  if (control && Atomics.load(control, THREAD.STOP) !== 0) {
-    release();
-    throw new Error(`${context.name} is being terminated`);
-  }
+  return control !== undefined && Atomics.load(control, THREAD.STOP) !== 0;
+}
+
+/** The error a worker being terminated throws out of a critical section. */
+export function stopError(): Error {
+  return new Error(`${context.name} is being terminated`);
 }
 
 /** Leaves a critical section. */

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { checkStop, enterCritical, leaveCritical, threadContext } from "./_context.ts";
+import {
+  enterCritical,
+  leaveCritical,
+  stopError,
+  stopRequested,
+  threadContext,
+} from "./_context.ts";
 import { functionRef } from "./_function_ref.ts";
 import {
   adoptHandle,
@@ -264,7 +270,10 @@ export class Barrier {
       // Held for a few stores by another thread.
     }
     try {
-      checkStop(() => Atomics.store(cells, B.LOCK, 0));
+      if (stopRequested()) {
+        Atomics.store(cells, B.LOCK, 0);
+        throw stopError();
+      }
       return fn();
     } finally {
       Atomics.store(cells, B.LOCK, 0);
