@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ByteQueue, Q } from "../lib/_byte_queue.ts";
 import { Empty, Full, JoinableQueue, Pool, Process, Queue, SimpleQueue } from "../mod.ts";
 import * as ipc from "./fixtures/ipc_tasks.ts";
 
@@ -210,4 +211,17 @@ Deno.test("Queue keeps one producer's order while the ring wraps and grows under
   await p.join();
   assert.equal(p.exitcode, 0);
   assert.ok(q.empty());
+});
+
+Deno.test("Byte queue counts stay right when the frame counters wrap past 2^31", () => {
+  const q = new ByteQueue();
+  // As after two billion frames: both counters just below the int32 limit.
+  q.ctl[Q.PUTS] = 2 ** 31 - 3;
+  q.ctl[Q.GETS] = 2 ** 31 - 3;
+  for (let i = 0; i < 6; i++) q.pushText(0, String(i));
+  assert.equal(q.count(), 6);
+  const got = [];
+  for (let frame = q.shift(0); frame !== undefined; frame = q.shift(0)) got.push(frame);
+  assert.deepEqual(got, ["0", "1", "2", "3", "4", "5"]);
+  assert.equal(q.count(), 0);
 });
