@@ -81,7 +81,7 @@ async function timeLockContended(): Promise<number> {
 
 /** Times `count` set + get round trips on a managed dict; puts µs per pair on `out`. */
 export async function managerRoundTrips(d: DictProxy, count: number, out: Queue<number>) {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 2_000; i++) {
     await d.set("k", i);
     await d.get("k");
   }

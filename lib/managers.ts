@@ -32,12 +32,16 @@ import {
 import { BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore } from "./synchronize.ts";
 
 type Kind = "dict" | "list" | "namespace";
+// A client's first request carries its reply queue; later ones only its
+// number, so that a request is plain JSON (a queue in an item costs a
+// shared-object lookup on both sides, for every call).
 type Request = [
-  reply: Queue<Response>,
+  client: number,
   id: number,
   object: number,
   method: string,
   args: unknown[],
+  reply?: Queue<Response>,
 ];
 type Response = [id: number, ok: boolean, value: unknown];
 
@@ -64,6 +68,8 @@ class Server {
     return id;
   }
 
+  // Methods with nothing to return answer null, not undefined: a response
+  // of plain JSON takes the queue's fast path.
   call(objectId: number, method: string, args: unknown[]): unknown {
     const object = this.objects.get(objectId);
     if (!object) throw new Error(`Cannot call ${method}(): no managed object ${objectId}`);
@@ -72,15 +78,15 @@ class Server {
       switch (method) {
         case "append":
           list.push(args[0]);
-          return undefined;
+          return null;
         case "extend":
           list.push(...(args[0] as unknown[]));
-          return undefined;
+          return null;
         case "get":
           return list.at(index(args[0], list.length));
         case "set":
           list[index(args[0], list.length)] = args[1];
-          return undefined;
+          return null;
         case "pop":
           return args[0] === undefined
             ? list.pop()
@@ -98,7 +104,7 @@ class Server {
           return map.has(key) ? map.get(key) : args[1];
         case "set":
           map.set(key, args[1]);
-          return undefined;
+          return null;
         case "delete":
           return map.delete(key);
         case "has":
@@ -113,7 +119,7 @@ class Server {
           return map.size;
         case "update":
           for (const [k, v] of Object.entries(args[0] as Record<string, unknown>)) map.set(k, v);
-          return undefined;
+          return null;
         case "toObject":
           return Object.fromEntries(map);
       }
@@ -133,7 +139,11 @@ function index(i: unknown, length: number): number {
 
 /** Per thread and manager: the reply queue and the calls waiting on it. */
 interface Client {
+  /** This thread's number with the manager (a shared id: unique program-wide). */
+  number: number;
   reply: Queue<Response>;
+  /** Whether the server has the reply queue yet. */
+  introduced: boolean;
   waiting: Map<number, (response: Response) => void>;
   pumping: boolean;
 }
@@ -179,12 +189,23 @@ class Link {
     if (server) return server.call(object, method, args); // this thread runs the server
     let client = clients.get(this.state.id);
     if (!client) {
-      client = { reply: new Queue<Response>(), waiting: new Map(), pumping: false };
+      client = {
+        number: newSharedId(),
+        reply: new Queue<Response>(),
+        introduced: false,
+        waiting: new Map(),
+        pumping: false,
+      };
       clients.set(this.state.id, client);
     }
     const id = nextCall++;
     const answer = new Promise<Response>((resolve) => client!.waiting.set(id, resolve));
-    await this.requests.put([client.reply, id, object, method, args]);
+    const request: Request = [client.number, id, object, method, args];
+    if (!client.introduced) {
+      request.push(client.reply);
+      client.introduced = true;
+    }
+    await this.requests.put(request);
     pump(client);
     const [, ok, value] = await answer;
     if (!ok) throw value;
@@ -425,6 +446,8 @@ export class Manager implements AsyncDisposable {
   #server = new Server();
   #link: Link;
   #requests: Queue<Request>;
+  /** Each client thread's reply queue, by client number. */
+  #replies = new Map<number, Queue<Response>>();
   #closed = new Int32Array(new SharedArrayBuffer(4));
   #stopped: Promise<void>;
 
@@ -452,7 +475,9 @@ export class Manager implements AsyncDisposable {
       } catch {
         return; // closed by shutdown()
       }
-      const [reply, id, object, method, args] = request;
+      const [client, id, object, method, args, introduced] = request;
+      if (introduced) this.#replies.set(client, introduced);
+      const reply = this.#replies.get(client)!;
       let response: Response;
       if (Atomics.load(this.#closed, 0) === 1) {
         response = [id, false, new Error(`Cannot call ${method}(): its Manager has shut down`)];
@@ -558,8 +583,9 @@ export class Manager implements AsyncDisposable {
       } catch {
         break;
       }
-      const [reply, id, , method] = request;
-      await reply.put([id, false, new Error(`Cannot call ${method}(): its Manager has shut down`)])
+      const [client, id, , method, , introduced] = request;
+      const reply = introduced ?? this.#replies.get(client);
+      await reply?.put([id, false, new Error(`Cannot call ${method}(): its Manager has shut down`)])
         .catch(() => {});
     }
     this.#requests.close();

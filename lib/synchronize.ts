@@ -89,13 +89,25 @@ function register<T extends object>(type: string, make: () => T): void {
   });
 }
 
-async function acquireWith(
+const ACQUIRED: Promise<boolean> = Promise.resolve(true);
+const NOT_ACQUIRED: Promise<boolean> = Promise.resolve(false);
+
+/** Tries once; only a lock that is taken pays for an async wait. */
+function acquireWith(
   cells: Int32Array,
   tryAcquire: () => boolean,
   options: AcquireOptions,
 ): Promise<boolean> {
-  if (tryAcquire()) return true;
-  if (options.block === false) return false;
+  if (tryAcquire()) return ACQUIRED;
+  if (options.block === false) return NOT_ACQUIRED;
+  return acquireWaiting(cells, tryAcquire, options);
+}
+
+async function acquireWaiting(
+  cells: Int32Array,
+  tryAcquire: () => boolean,
+  options: AcquireOptions,
+): Promise<boolean> {
   if (options.timeout !== undefined && !(options.timeout >= 0)) {
     throw new RangeError(`Cannot acquire: 'timeout' must be >= 0 ms, received ${options.timeout}`);
   }
@@ -168,12 +180,19 @@ export class Lock {
    * @param options `block` and `timeout` (ms).
    * @returns true when acquired; false when `block` is false or `timeout` passed.
    */
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
+  acquire(options?: AcquireOptions): Promise<boolean> {
     const me = ownerId();
-    return acquireWith(
-      this.#cells,
-      () => Atomics.compareExchange(this.#cells, F.STATE, 0, me) === 0,
-      options,
+    const cells = this.#cells;
+    // The free case inline, without a closure (a hot loop takes this path).
+    if (Atomics.compareExchange(cells, F.STATE, 0, me) === 0) return ACQUIRED;
+    if (options?.block === false) return NOT_ACQUIRED;
+    // Test, then test-and-set: waiters spinning on the compare-exchange alone
+    // would pull the lock's cache line from its holder at every turn.
+    return acquireWaiting(
+      cells,
+      () =>
+        Atomics.load(cells, F.STATE) === 0 && Atomics.compareExchange(cells, F.STATE, 0, me) === 0,
+      options ?? {},
     );
   }
 
@@ -246,18 +265,25 @@ export class RLock {
    * @param options `block` and `timeout` (ms).
    * @returns true when acquired.
    */
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
+  acquire(options?: AcquireOptions): Promise<boolean> {
     const me = ownerId();
     const cells = this.#cells;
-    if (Atomics.load(cells, F.STATE) === me) {
+    const state = Atomics.load(cells, F.STATE);
+    if (state === me) {
       cells[F.EXTRA]++;
-      return Promise.resolve(true);
+      return ACQUIRED;
     }
-    return acquireWith(cells, () => {
+    if (state === 0 && Atomics.compareExchange(cells, F.STATE, 0, me) === 0) {
+      cells[F.EXTRA] = 1;
+      return ACQUIRED;
+    }
+    if (options?.block === false) return NOT_ACQUIRED;
+    return acquireWaiting(cells, () => {
+      if (Atomics.load(cells, F.STATE) !== 0) return false; // test before test-and-set
       if (Atomics.compareExchange(cells, F.STATE, 0, me) !== 0) return false;
       cells[F.EXTRA] = 1;
       return true;
-    }, options);
+    }, options ?? {});
   }
 
   /**

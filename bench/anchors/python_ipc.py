@@ -97,7 +97,7 @@ def time_lock_contended():
 
 
 def manager_round_trips(d, count, out):
-    for i in range(200):
+    for i in range(2000):
         d["k"] = i
         d["k"]
     t = time.perf_counter()
