@@ -83,6 +83,8 @@ export class ByteQueue {
   #headSeen = 0;
   #epochSeen = -1;
   #putsSeen = 0;
+  /** Where the frame after the one `#frameAt` read starts. */
+  #next = 0;
 
   /** Creates a queue, or attaches to an existing one's `state`. */
   constructor(state?: ByteQueueState) {
@@ -223,16 +225,27 @@ export class ByteQueue {
     }
   }
 
-  /** Moves up to `max` frames (as `shift` returns them) into `out`, under one lock. */
+  /**
+   * Moves up to `max` frames (as `shift` returns them) into `out`, under one
+   * lock, publishing the new HEAD and GETS once for all of them.
+   */
   shiftMany(textKind: number, max: number, out: Frame[]): void {
     if (!this.#hasFrames()) return;
     this.lock(Q.GET_LOCK);
     try {
-      for (let i = 0; i < max; i++) {
-        const frame = this.#take(textKind);
-        if (frame === undefined) return;
-        out.push(frame);
+      const ctl = this.ctl;
+      const gets = ctl[Q.GETS];
+      if (!this.#hasFrames()) return;
+      const count = Math.min(max, (this.#putsSeen - gets) | 0);
+      const capacity = ctl[Q.CAPACITY];
+      this.#sync(capacity);
+      let head = ctl[Q.HEAD];
+      for (let i = 0; i < count; i++) {
+        out.push(this.#frameAt(head, textKind, capacity));
+        head = this.#next;
       }
+      Atomics.store(ctl, Q.HEAD, head);
+      Atomics.store(ctl, Q.GETS, gets + count);
     } finally {
       this.unlock(Q.GET_LOCK);
     }
@@ -242,9 +255,16 @@ export class ByteQueue {
   #take(textKind: number): Frame | undefined {
     const ctl = this.ctl;
     if (!this.#hasFrames()) return undefined;
-    const head = ctl[Q.HEAD];
     const capacity = ctl[Q.CAPACITY];
     this.#sync(capacity);
+    const frame = this.#frameAt(ctl[Q.HEAD], textKind, capacity);
+    Atomics.store(ctl, Q.HEAD, this.#next);
+    Atomics.store(ctl, Q.GETS, ctl[Q.GETS] + 1);
+    return frame;
+  }
+
+  /** Reads the frame at `head` (GET_LOCK held, views synced); sets `#next`. */
+  #frameAt(head: number, textKind: number, capacity: number): Frame {
     const length = this.#words[head >> 2];
     const at = (head + 4) % capacity;
     let frame: Frame | undefined;
@@ -255,10 +275,8 @@ export class ByteQueue {
         this.#copyOut((at + offset) % capacity, size, capacity)
       );
     }
-    frame ??= this.#copyOut(at, length, capacity);
-    Atomics.store(ctl, Q.HEAD, (head + 4 + align(length)) % capacity);
-    Atomics.store(ctl, Q.GETS, ctl[Q.GETS] + 1);
-    return frame;
+    this.#next = (head + 4 + align(length)) % capacity;
+    return frame ?? this.#copyOut(at, length, capacity);
   }
 
   /**
