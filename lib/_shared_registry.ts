@@ -143,8 +143,11 @@ export function packShared(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const packed = packShared(value[i], depth + 1);
-      if (packed !== value[i]) (out ??= value.slice())[i] = packed;
+      const item = value[i];
+      // Primitives without a call: a map chunk is mostly numbers and strings.
+      if (typeof item !== "object" || item === null) continue;
+      const packed = packShared(item, depth + 1);
+      if (packed !== item) (out ??= value.slice())[i] = packed;
     }
     return out ?? value;
   }
