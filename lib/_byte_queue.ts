@@ -390,9 +390,30 @@ export class ByteQueue {
     return capacity;
   }
 
-  /** Reads short text byte by byte; undefined if it is not ASCII. */
-  #readAscii(at: number, length: number, capacity: number): string | undefined {
+  /**
+   * Reads short text byte by byte; undefined if it is not ASCII. An integer
+   * of up to 15 digits (the commonest small message) comes back as a number,
+   * without making a string: its JSON text is its decimal digits.
+   */
+  #readAscii(at: number, length: number, capacity: number): string | number | undefined {
     const bytes = this.#bytes;
+    if (length <= 16) {
+      let p = at;
+      let i = 0;
+      const negative = bytes[p] === 45; // "-"
+      if (negative) {
+        i = 1;
+        p = (p + 1) % capacity;
+      }
+      let n = 0;
+      for (; i < length; i++, p = (p + 1) % capacity) {
+        const c = bytes[p] - 48;
+        if (c < 0 || c > 9) break;
+        n = n * 10 + c;
+      }
+      const digits = negative ? length - 1 : length;
+      if (i === length && digits > 0 && digits <= 15) return negative ? -n : n;
+    }
     let text = "";
     for (let i = 0, p = at; i < length; i++, p = (p + 1) % capacity) {
       const c = bytes[p];

@@ -316,13 +316,15 @@ export const PLAIN = 0;
 export const TAGGED = 1;
 
 /**
- * A frame as a queue hands it out: the text of a short plain frame, a large
- * tagged frame already split into its parts, or any other frame's bytes.
+ * A frame as a queue hands it out: the text of a short plain frame (a number
+ * when that text is an integer), a large tagged frame already split into its
+ * parts, or any other frame's bytes.
  */
-export type Frame = string | Uint8Array | EncodedItem;
+export type Frame = string | number | Uint8Array | EncodedItem;
 
 /** Decodes a queue frame. */
 export function decodeFrame(frame: Frame): unknown {
+  if (typeof frame === "number") return frame;
   if (typeof frame === "string") {
     // A plain frame that starts like a number is one (JSON.stringify wrote
     // it; non-finite numbers and -0 go tagged), and Number() reads it faster.
@@ -340,8 +342,8 @@ export function decodeFrame(frame: Frame): unknown {
 /** A frame's bytes, whatever form the queue handed it out in. */
 export function frameBytes(frame: Frame): Uint8Array {
   if (frame instanceof Uint8Array) return frame;
-  const parts = typeof frame === "string"
-    ? [new Uint8Array([PLAIN]), textEncoder.encode(frame)]
+  const parts = typeof frame === "string" || typeof frame === "number"
+    ? [new Uint8Array([PLAIN]), textEncoder.encode(String(frame))]
     : toFrame(frame);
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

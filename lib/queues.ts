@@ -206,7 +206,7 @@ export class Queue<T = unknown> {
    */
   getNowait(): T {
     const frame = this.#tryGet();
-    if (!frame) throw new Empty("Cannot get: the queue is empty");
+    if (frame === undefined) throw new Empty("Cannot get: the queue is empty");
     try {
       return this.#decode(frame);
     } catch (error) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ByteQueue, Q } from "../lib/_byte_queue.ts";
-import { Empty, Full, JoinableQueue, Pool, Process, Queue, SimpleQueue } from "../mod.ts";
+import { Empty, Full, JoinableQueue, Pipe, Pool, Process, Queue, SimpleQueue } from "../mod.ts";
 import * as ipc from "./fixtures/ipc_tasks.ts";
 
 const modules = [new URL("./fixtures/ipc_tasks.ts", import.meta.url)];
@@ -222,6 +222,22 @@ Deno.test("Byte queue counts stay right when the frame counters wrap past 2^31",
   assert.equal(q.count(), 6);
   const got = [];
   for (let frame = q.shift(0); frame !== undefined; frame = q.shift(0)) got.push(frame);
-  assert.deepEqual(got, ["0", "1", "2", "3", "4", "5"]);
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5]); // integer frames come back as numbers
   assert.equal(q.count(), 0);
+});
+
+Deno.test("Numbers come back exact through queues and pipes: 0, -0, negatives, 16+ digits, floats", async () => {
+  const values = [0, -0, -5, 7, 123456789012345, 1234567890123456, 2 ** 60, -1.5, 1e21, "12"];
+  const q = new Queue<unknown>();
+  for (const v of values) q.putNowait(v);
+  const got = values.map(() => q.getNowait()); // getNowait of 0 is an item, not "empty"
+  assert.deepEqual(got, values);
+  assert.ok(Object.is(got[1], -0));
+  const [a, b] = Pipe();
+  for (const v of values) b.send(v);
+  const received = [];
+  for (const _ of values) received.push(await a.recv());
+  assert.deepEqual(received, values);
+  a.close();
+  b.close();
 });
