@@ -57,6 +57,11 @@ export interface QueueWaitOptions {
   timeout?: number;
 }
 
+// Shared by every call that needs no options or returns nothing (no
+// allocation per item on the fast paths).
+const NO_OPTIONS: QueueWaitOptions = Object.freeze({});
+const DONE: Promise<void> = Promise.resolve();
+
 interface QueueState extends ByteQueueState {
   maxsize: number;
 }
@@ -116,12 +121,12 @@ export class Queue<T = unknown> {
    * @throws {TypeError} When the item cannot be cloned; nothing is put.
    * @throws {Error} When the queue is closed.
    */
-  put(item: T, options: QueueWaitOptions = {}): Promise<void> {
+  put(item: T, options: QueueWaitOptions = NO_OPTIONS): Promise<void> {
     // Fast path without an async frame: there is usually room.
     let frame: EncodedItem;
     try {
       frame = encodeItem(item);
-      if (this.#tryPut(frame)) return Promise.resolve();
+      if (this.#tryPut(frame)) return DONE;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -161,7 +166,7 @@ export class Queue<T = unknown> {
    * @throws {Empty} When there is none (at once, or after `timeout`).
    * @throws {Error} When the queue is closed and empty.
    */
-  get(options: QueueWaitOptions = {}): Promise<T> {
+  get(options: QueueWaitOptions = NO_OPTIONS): Promise<T> {
     // Fast path without an async frame: an item is usually waiting.
     let frame: Frame | undefined;
     try {
