@@ -82,6 +82,8 @@ export class ByteQueue {
   // what is there. Either way the answer errs on the safe side.
   #headSeen = 0;
   #epochSeen = -1;
+  /** PUTS when this producer last put or looked: another producer's put voids the HEAD copy. */
+  #putsMine = -1;
   #putsSeen = 0;
   /** Where the frame after the one `#frameAt` read starts. */
   #next = 0;
@@ -315,10 +317,16 @@ export class ByteQueue {
     }
   }
 
-  /** Bytes used as far as this producer's copy of HEAD knows (PUT_LOCK held); at least the truth. */
+  /**
+   * Bytes used as far as this producer's copy of HEAD knows (PUT_LOCK held);
+   * at least the truth. The copy is good while only this producer has put
+   * since it was taken: its own puts never pass it by a whole ring, but
+   * another producer's may have, leaving the copy inside the used bytes.
+   */
   #usedSeen(capacity: number): number {
-    if (this.ctl[Q.EPOCH] !== this.#epochSeen) return capacity;
-    return (this.ctl[Q.TAIL] - this.#headSeen + capacity) % capacity;
+    const ctl = this.ctl;
+    if (ctl[Q.EPOCH] !== this.#epochSeen || ctl[Q.PUTS] !== this.#putsMine) return capacity;
+    return (ctl[Q.TAIL] - this.#headSeen + capacity) % capacity;
   }
 
   #used(capacity: number): number {
@@ -333,6 +341,7 @@ export class ByteQueue {
     if (this.#usedSeen(capacity) + size >= capacity) {
       this.#headSeen = Atomics.load(ctl, Q.HEAD);
       this.#epochSeen = ctl[Q.EPOCH];
+      this.#putsMine = ctl[Q.PUTS];
       if (this.#usedSeen(capacity) + size >= capacity) {
         this.lock(Q.GET_LOCK);
         try {
@@ -342,6 +351,7 @@ export class ByteQueue {
           // space this frame is about to use.
           this.#headSeen = ctl[Q.HEAD];
           this.#epochSeen = ctl[Q.EPOCH];
+          this.#putsMine = ctl[Q.PUTS];
         } finally {
           this.unlock(Q.GET_LOCK);
         }
@@ -358,7 +368,9 @@ export class ByteQueue {
     const ctl = this.ctl;
     const capacity = ctl[Q.CAPACITY];
     Atomics.store(ctl, Q.TAIL, (ctl[Q.TAIL] + 4 + align(length)) % capacity);
-    Atomics.store(ctl, Q.PUTS, ctl[Q.PUTS] + 1);
+    const puts = (ctl[Q.PUTS] + 1) | 0;
+    Atomics.store(ctl, Q.PUTS, puts);
+    this.#putsMine = puts;
   }
 
   /** Doubles the ring until `size` more bytes fit, keeping the frames in order (both locks held). */

@@ -241,3 +241,23 @@ Deno.test("Numbers come back exact through queues and pipes: 0, -0, negatives, 1
   a.close();
   b.close();
 });
+
+Deno.test("Two producers writing items of mixed sizes while the ring wraps: every item intact, in each producer's order", async () => {
+  const q = new Queue<string>();
+  const count = 4_000;
+  const producers = [0, 1].map((p) =>
+    new Process({ target: ipc.produceSized, args: [q, p, count], modules })
+  );
+  for (const p of producers) p.start();
+  const next = [0, 0];
+  for (let n = 0; n < 2 * count; n++) {
+    const item = await q.get();
+    const p = Number(item.slice(0, item.indexOf(":")));
+    if (item !== ipc.sizedItem(p, next[p])) {
+      assert.fail(`item ${n}: expected ${p}:${next[p]}, got ${JSON.stringify(item.slice(0, 30))}`);
+    }
+    next[p]++;
+  }
+  for (const p of producers) await p.join();
+  assert.ok(q.empty());
+});
