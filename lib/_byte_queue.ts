@@ -12,10 +12,12 @@
 // never filled completely, so HEAD == TAIL means empty.
 //
 // Publication: a producer writes the frame, then stores TAIL (seq-cst), then
-// counts it in PUTS; a consumer reads TAIL, copies the frame out, then stores
-// HEAD, then counts it in GETS. A copy is never visible half-written, and a
-// consumer stopped before its HEAD store loses nothing. Workers are never
-// terminated inside these sections anyway (see the guard in _context.ts).
+// counts it in PUTS; a consumer reads PUTS (more puts than gets: a frame is
+// there), copies the frame out, then stores HEAD, then counts it in GETS. A
+// copy is never visible half-written, and a consumer stopped before its HEAD
+// store loses nothing. Workers are never terminated inside these sections
+// anyway (see the guard in _context.ts). Each side reads the other's word
+// only when its last copy of it says full or empty (see the fields below).
 
 import { enterCritical, leaveCritical, stopError, stopRequested } from "./_context.ts";
 import { type Frame, readTaggedFrame, TAGGED } from "./_item_codec.ts";
