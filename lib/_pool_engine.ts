@@ -22,7 +22,7 @@
 
 import type { FunctionRef } from "./_function_ref.ts";
 import { CALL, CHUNK, ERR, OK, type ToMain } from "./_protocol.ts";
-import { packShared } from "./_shared_registry.ts";
+import { discardShared, packShared } from "./_shared_registry.ts";
 import {
   loadNodeWorkerClass,
   type NodeWorkerClass,
@@ -387,7 +387,10 @@ export class PoolEngine {
     const queued = this.#queue.slice(this.#queueHead);
     this.#queue = [];
     this.#queueHead = 0;
-    for (const task of queued) this.#settle(task, false, error());
+    for (const task of queued) {
+      discardShared(task.message[3]); // never sent: its shared arguments let go
+      this.#settle(task, false, error());
+    }
     for (const worker of this.#workers) {
       const inflight = [...worker.inflight.values()];
       worker.inflight.clear();

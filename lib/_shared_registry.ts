@@ -45,6 +45,8 @@ type Reviver = (state: SharedState, id: number) => object;
 const revivers = new Map<string, Reviver>();
 /** Called when a reduction arrives in a thread that already has a handle for it. */
 const onDuplicate = new Map<string, (handle: object) => void>();
+/** Undoes what a reduction holds (a Connection's reference) when it will never be revived. */
+const onDiscard = new Map<string, (state: SharedState) => void>();
 const handles = new Map<number, WeakRef<object>>();
 /** States this thread can hand out or revive, by id. */
 const states = new Map<number, { type: string; state: SharedState }>();
@@ -63,9 +65,11 @@ export function registerShareable(
   type: string,
   revive: Reviver,
   duplicate?: (handle: object) => void,
+  discard?: (state: SharedState) => void,
 ): void {
   revivers.set(type, revive);
   if (duplicate) onDuplicate.set(type, duplicate);
+  if (discard) onDiscard.set(type, discard);
 }
 
 /** A new id, unique across all threads of the program. */
@@ -158,6 +162,27 @@ export function packShared(value: unknown, depth = 0): unknown {
     if (packed !== v) (out ??= { ...value })[key] = packed;
   }
   return out ?? value;
+}
+
+/**
+ * Lets go of the shareables packed in `value` that will never be revived (a
+ * task that never ran), so that, say, a Connection's peer still sees
+ * end-of-file.
+ */
+export function discardShared(value: unknown, depth = 0): void {
+  if (typeof value !== "object" || value === null || depth > 64) return;
+  if (Array.isArray(value)) {
+    for (const item of value) discardShared(item, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return;
+  const record = value as Record<string, unknown>;
+  if (MARK in record) {
+    const [type, , state] = record[MARK] as [string, number, SharedState];
+    onDiscard.get(type)?.(state);
+    return;
+  }
+  for (const key of Object.keys(record)) discardShared(record[key], depth + 1);
 }
 
 /** Revives the marker records of {@linkcode packShared}. */

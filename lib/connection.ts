@@ -282,13 +282,7 @@ export class Connection {
     this.#closed = true;
     this.#inbox = [];
     this.#inboxHead = 0;
-    if (Atomics.sub(this.#refs, 0, 1) !== 1) return;
-    // The last handle of this end: tell the peer (and wake its waiters).
-    for (const queue of [this.#tx, this.#rx]) {
-      if (!queue) continue;
-      Atomics.store(queue.ctl, queue === this.#tx ? Q.CLOSED : Q.READER_CLOSED, 1);
-      signalWaiters(queue.ctl, Q.PUT_SEQ, Q.WAITERS);
-    }
+    dropReference(this.#state);
   }
 
   /** Python spelling of {@linkcode Connection.sendBytes}. */
@@ -387,6 +381,24 @@ export class Connection {
 }
 
 /**
+ * Drops one reference to an end; the last one tells the peer (and wakes its
+ * waiters): end-of-file for its reader, "closed" for its writer.
+ */
+function dropReference(state: EndState): void {
+  if (Atomics.sub(new Int32Array(state.refs), 0, 1) !== 1) return;
+  if (state.tx) {
+    const ctl = new Int32Array(state.tx.ctl);
+    Atomics.store(ctl, Q.CLOSED, 1);
+    signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
+  }
+  if (state.rx) {
+    const ctl = new Int32Array(state.rx.ctl);
+    Atomics.store(ctl, Q.READER_CLOSED, 1);
+    signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
+  }
+}
+
+/**
  * Makes a pipe: two connected ends (Python's `multiprocessing.Pipe`).
  *
  * @param options `duplex` (default true).
@@ -414,4 +426,5 @@ registerShareable(
   "Connection",
   (state, id) => make(state as EndState, id),
   (handle) => (handle as Connection)[DROP](),
+  (state) => dropReference(state as EndState),
 );

@@ -144,3 +144,15 @@ Deno.test("A Connection given to a Pool task may be closed right after submittin
   await assert.rejects(parent.recv(), EOFError);
   parent.close();
 });
+
+Deno.test("A task its pool never ran lets go of its Connection: the peer sees end-of-file", async () => {
+  const pool = new Pool({ processes: 1, modules });
+  const [parent, child] = Pipe();
+  const never = pool.applyAsync(ipc.greet, [child]);
+  child.close(); // the queued task holds the only other reference now
+  const stopping = pool.terminate(); // synchronously fails the task before it is sent
+  await assert.rejects(never.get(), /terminated/);
+  await stopping;
+  await assert.rejects(parent.recv(), EOFError); // not a wait forever
+  parent.close();
+});
