@@ -29,7 +29,7 @@ export const Q = {
   TAIL: 1,
   /** Frames ever put (producers). */
   PUTS: 2,
-  /** Changed to wake getters. */
+  /** The sequence word getters sleep on (see _wait.ts). */
   PUT_SEQ: 3,
   /** Bumped when HEAD moves other than forward (grow, unshift): producers drop their copy of it. */
   EPOCH: 4,
@@ -38,13 +38,12 @@ export const Q = {
   HEAD: 17,
   /** Frames ever got (consumers). */
   GETS: 18,
-  /** Changed to wake putters. */
+  /** The sequence word putters sleep on (see _wait.ts). */
   GET_SEQ: 19,
   /** Ring capacity in bytes (the data buffer's current length). */
   CAPACITY: 32,
   /** 1 once closed. */
   CLOSED: 33,
-  WAITERS: 34,
   /** JoinableQueue: items put and not yet marked done. */
   UNFINISHED: 35,
   /** Pipe: 1 once every handle of the reading end is closed. */

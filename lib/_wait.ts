@@ -1,52 +1,51 @@
 // Waiting on shared memory without blocking the event loop: spin briefly
 // (answers that come within microseconds need no wake-up), then
-// Atomics.waitAsync. A waiter counts itself in a `waiters` field first, so
-// that wakers can skip Atomics.notify (a ~7 µs syscall), or even the whole
-// signal, when nobody waits.
+// Atomics.waitAsync on a sequence word.
+//
+// The sequence word's low bit says "a waiter sleeps here". A waiter sets it
+// (even -> odd) before its last check and sleeps on the odd value; a waker
+// that finds it set clears it (odd -> even, which also changes the value the
+// sleepers wait on) and notifies. So a waker pays one load when nobody sleeps,
+// and one notify (a ~7 µs syscall) per round of sleeping, not per signal:
+// with a count of sleepers instead, a producer or a lock holder notified at
+// every put or release until the woken thread got round to counting itself
+// out, tens of thousands of syscalls in a run. A waiter that dies asleep
+// leaves the bit set, which costs the next waker one useless notify, nothing
+// more.
 
 const SPIN_MS = 0.02;
 
 /**
  * Resolves true once `cells[index]` differs from `seen`, or false after
- * `timeout` ms (undefined: never). `waiters` is the index of the waiter count.
- *
- * No lost wake-up: the waiter read the word, then counts itself, then waits on
- * the old value; the waker changes the word, then reads the count. Either the
- * waker sees the waiter (and notifies) or the wait sees the new value.
+ * `timeout` ms (undefined: never). Whoever changes the word notifies it.
  */
 export async function waitForChange(
   cells: Int32Array,
   index: number,
   seen: number,
-  waiters: number,
   timeout?: number,
 ): Promise<boolean> {
   const until = performance.now() + SPIN_MS;
   do {
     if (Atomics.load(cells, index) !== seen) return true;
   } while (performance.now() < until);
-  Atomics.add(cells, waiters, 1);
-  try {
-    return await sleepOn(cells, index, seen, timeout);
-  } finally {
-    Atomics.sub(cells, waiters, 1);
-  }
+  return await sleepOn(cells, index, seen, timeout);
 }
 
 /**
  * Resolves true once `ready()` holds, or false after `timeout` ms. Wakers
- * make the condition true, then call {@linkcode signalWaiters} on `index`.
+ * make the condition true, then call {@linkcode signalWaiters} on the
+ * sequence word `index`.
  *
- * No lost wake-up: the waiter counts itself, then reads `index`, then checks
- * `ready()`, then waits on the value it read, staying counted throughout; the
- * waker makes the condition true, then reads the count. Either the waker sees
- * the waiter (and changes `index` and notifies), or the waiter's check sees
- * the condition.
+ * No lost wake-up: the waiter sets the sleeper bit (a seq-cst
+ * read-modify-write), then checks `ready()`, then sleeps on the odd value;
+ * the waker makes the condition true, then reads the word. Either the waker
+ * sees the bit (and changes the word and notifies), or the waiter's check
+ * comes after the waker's change and sees the condition.
  */
 export async function waitUntil(
   cells: Int32Array,
   index: number,
-  waiters: number,
   ready: () => boolean,
   timeout?: number,
 ): Promise<boolean> {
@@ -59,15 +58,16 @@ export async function waitUntil(
   }
   const deadline = timeout === undefined ? undefined : performance.now() + timeout;
   for (;;) {
-    Atomics.add(cells, waiters, 1);
-    try {
-      const seen = Atomics.load(cells, index);
-      if (ready()) return true;
-      const left = remaining(deadline);
-      if (left === 0 || !(await sleepOn(cells, index, seen, left))) return ready();
-    } finally {
-      Atomics.sub(cells, waiters, 1);
+    let seq = Atomics.load(cells, index);
+    if ((seq & 1) === 0) {
+      const armed = (seq + 1) | 0;
+      // Changed meanwhile (a waker, or another waiter arming): look again.
+      if (Atomics.compareExchange(cells, index, seq, armed) !== seq) continue;
+      seq = armed;
     }
+    if (ready()) return true;
+    const left = remaining(deadline);
+    if (left === 0 || !(await sleepOn(cells, index, seq, left))) return ready();
     if (ready()) return true;
   }
 }
@@ -97,19 +97,14 @@ async function sleepOn(
   return Atomics.load(cells, index) !== seen;
 }
 
-/** Changes `cells[index]` (by adding 1) and wakes its waiters, if any. */
-export function signal(cells: Int32Array, index: number, waiters: number): void {
-  Atomics.add(cells, index, 1);
-  if (Atomics.load(cells, waiters) > 0) Atomics.notify(cells, index);
-}
-
 /**
- * Wakes the waiters of {@linkcode waitUntil} after their condition may have
- * become true; with nobody waiting it costs one load.
+ * Wakes the waiters of {@linkcode waitUntil} on sequence word `index` after
+ * their condition may have become true; with nobody asleep it costs one load.
  */
-export function signalWaiters(cells: Int32Array, index: number, waiters: number): void {
-  if (Atomics.load(cells, waiters) > 0) {
-    Atomics.add(cells, index, 1);
+export function signalWaiters(cells: Int32Array, index: number): void {
+  const seq = Atomics.load(cells, index);
+  // A failed exchange means another waker changed the word, and notifies.
+  if ((seq & 1) !== 0 && Atomics.compareExchange(cells, index, seq, (seq + 1) | 0) === seq) {
     Atomics.notify(cells, index);
   }
 }

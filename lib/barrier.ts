@@ -57,9 +57,9 @@ const B = {
   /** 1 while broken (until reset()). */
   BROKEN: 4,
   PARTIES: 5,
+  /** The sequence word waiters sleep on (see _wait.ts). */
   SEQ: 6,
-  WAITERS: 7,
-  WORDS: 8,
+  WORDS: 7,
 } as const;
 
 interface State {
@@ -160,7 +160,6 @@ export class Barrier {
       await waitUntil(
         cells,
         B.SEQ,
-        B.WAITERS,
         () => Atomics.load(cells, B.GENERATION) !== draining || this.broken,
       );
       arrival = this.#arrive();
@@ -177,12 +176,12 @@ export class Barrier {
         cells[B.COUNT] = 0;
         Atomics.add(cells, B.GENERATION, 1);
       });
-      signalWaiters(cells, B.SEQ, B.WAITERS);
+      signalWaiters(cells, B.SEQ);
       return index;
     }
     const released = () =>
       Atomics.load(cells, B.GENERATION) !== generation || Atomics.load(cells, B.BREAKS) !== breaks;
-    const done = await waitUntil(cells, B.SEQ, B.WAITERS, released, timeout);
+    const done = await waitUntil(cells, B.SEQ, released, timeout);
     if (Atomics.load(cells, B.GENERATION) !== generation) return index;
     if (!done) this.#break();
     throw new BrokenBarrierError(
@@ -203,7 +202,7 @@ export class Barrier {
       cells[B.COUNT] = 0;
       Atomics.store(cells, B.BROKEN, 0);
     });
-    signalWaiters(cells, B.SEQ, B.WAITERS);
+    signalWaiters(cells, B.SEQ);
   }
 
   /**
@@ -243,7 +242,7 @@ export class Barrier {
       Atomics.add(cells, B.BREAKS, 1);
       cells[B.COUNT] = 0;
     });
-    signalWaiters(cells, B.SEQ, B.WAITERS);
+    signalWaiters(cells, B.SEQ);
   }
 
   async #runAction(): Promise<void> {

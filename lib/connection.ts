@@ -166,7 +166,7 @@ export class Connection {
     const parts = item.tagged ? toFrame(item) : undefined;
     if (parts) tx.push(parts);
     else tx.pushText(PLAIN, item.json);
-    signalWaiters(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(tx.ctl, Q.PUT_SEQ);
   }
 
   /**
@@ -194,7 +194,7 @@ export class Connection {
       );
     }
     tx.push([new Uint8Array([BYTES]), bytes.subarray(offset, offset + length)]);
-    signalWaiters(tx.ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(tx.ctl, Q.PUT_SEQ);
   }
 
   /**
@@ -270,7 +270,7 @@ export class Connection {
     const readable = () =>
       this.#inboxHead < this.#inbox.length || rx.count() > 0 || this.#peerClosed(rx);
     if (readable() || timeout === 0) return readable();
-    return await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable, timeout ?? undefined);
+    return await waitUntil(rx.ctl, Q.PUT_SEQ, readable, timeout ?? undefined);
   }
 
   /**
@@ -335,7 +335,7 @@ export class Connection {
       if (this.#peerClosed(rx)) {
         throw new EOFError(`Cannot ${action}: the other end is closed and nothing is left`);
       }
-      await waitUntil(rx.ctl, Q.PUT_SEQ, Q.WAITERS, readable);
+      await waitUntil(rx.ctl, Q.PUT_SEQ, readable);
     }
   }
 
@@ -389,12 +389,12 @@ function dropReference(state: EndState): void {
   if (state.tx) {
     const ctl = new Int32Array(state.tx.ctl);
     Atomics.store(ctl, Q.CLOSED, 1);
-    signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(ctl, Q.PUT_SEQ);
   }
   if (state.rx) {
     const ctl = new Int32Array(state.rx.ctl);
     Atomics.store(ctl, Q.READER_CLOSED, 1);
-    signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
+    signalWaiters(ctl, Q.PUT_SEQ);
   }
 }
 

@@ -140,7 +140,7 @@ export class Queue<T = unknown> {
     const hasRoom = () => this.#queue.count() < this.maxsize || Atomics.load(ctl, Q.CLOSED) === 1;
     while (!this.#tryPut(frame)) {
       if (!block) throw new Full("Cannot put: the queue is full");
-      if (!(await waitUntil(ctl, Q.GET_SEQ, Q.WAITERS, hasRoom, remaining(deadline)))) {
+      if (!(await waitUntil(ctl, Q.GET_SEQ, hasRoom, remaining(deadline)))) {
         throw new Full(`Cannot put: the queue stayed full for ${timeout} ms`);
       }
     }
@@ -186,7 +186,7 @@ export class Queue<T = unknown> {
       const frame = this.#tryGet();
       if (frame !== undefined) return this.#decodeLater(frame);
       if (!block) throw new Empty("Cannot get: the queue is empty");
-      if (!(await waitUntil(ctl, Q.PUT_SEQ, Q.WAITERS, hasItem, remaining(deadline)))) {
+      if (!(await waitUntil(ctl, Q.PUT_SEQ, hasItem, remaining(deadline)))) {
         throw new Empty(`Cannot get: the queue stayed empty for ${timeout} ms`);
       }
     }
@@ -249,8 +249,8 @@ export class Queue<T = unknown> {
   close(): void {
     const ctl = this.#queue.ctl;
     Atomics.store(ctl, Q.CLOSED, 1);
-    signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
-    signalWaiters(ctl, Q.GET_SEQ, Q.WAITERS);
+    signalWaiters(ctl, Q.PUT_SEQ);
+    signalWaiters(ctl, Q.GET_SEQ);
   }
 
   /** Whether `close()` was called (by any thread). */
@@ -302,7 +302,7 @@ export class Queue<T = unknown> {
     const done = item.tagged
       ? queue.push(toFrame(item), this.maxsize, this.#onPut)
       : queue.pushText(PLAIN, item.json, this.maxsize, this.#onPut);
-    if (done) signalWaiters(ctl, Q.PUT_SEQ, Q.WAITERS);
+    if (done) signalWaiters(ctl, Q.PUT_SEQ);
     return done;
   }
 
@@ -311,7 +311,7 @@ export class Queue<T = unknown> {
     const frame = queue.shift(PLAIN);
     if (frame !== undefined) {
       // Only putters to a bounded queue ever wait for room.
-      if (this.maxsize > 0) signalWaiters(queue.ctl, Q.GET_SEQ, Q.WAITERS);
+      if (this.maxsize > 0) signalWaiters(queue.ctl, Q.GET_SEQ);
       return frame;
     }
     if (Atomics.load(queue.ctl, Q.CLOSED) === 1) {
@@ -376,7 +376,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       if (unfinished === 0) return true;
       const left = remaining(deadline);
       if (left === 0) return false;
-      await waitForChange(ctl, Q.UNFINISHED, unfinished, Q.WAITERS, left);
+      await waitForChange(ctl, Q.UNFINISHED, unfinished, left);
     }
   }
 

@@ -47,12 +47,11 @@ export interface AcquireOptions {
 const F = {
   /** Lock: 0 free, else the owner's id. Semaphore: the counter. Event: 0 or 1. */
   STATE: 0,
-  /** Changed to wake waiters. */
+  /** The sequence word waiters sleep on (see _wait.ts). */
   SEQ: 1,
-  WAITERS: 2,
   /** RLock: how many times its owner holds it. BoundedSemaphore: the bound. */
-  EXTRA: 3,
-  WORDS: 4,
+  EXTRA: 2,
+  WORDS: 3,
 } as const;
 
 /** RLock internals for Condition: release every hold, and take them back. */
@@ -111,7 +110,7 @@ async function acquireWaiting(
   if (options.timeout !== undefined && !(options.timeout >= 0)) {
     throw new RangeError(`Cannot acquire: 'timeout' must be >= 0 ms, received ${options.timeout}`);
   }
-  return await waitUntil(cells, F.SEQ, F.WAITERS, tryAcquire, options.timeout);
+  return await waitUntil(cells, F.SEQ, tryAcquire, options.timeout);
 }
 
 /**
@@ -205,7 +204,7 @@ export class Lock {
     if (Atomics.exchange(this.#cells, F.STATE, 0) === 0) {
       throw new Error("Cannot release the lock: it is not locked");
     }
-    signalWaiters(this.#cells, F.SEQ, F.WAITERS);
+    signalWaiters(this.#cells, F.SEQ);
   }
 
   /** Whether some thread holds it (a snapshot). */
@@ -298,7 +297,7 @@ export class RLock {
     }
     if (--cells[F.EXTRA] > 0) return;
     Atomics.store(cells, F.STATE, 0);
-    signalWaiters(cells, F.SEQ, F.WAITERS);
+    signalWaiters(cells, F.SEQ);
   }
 
   /**
@@ -411,7 +410,7 @@ export class Semaphore {
   /** Gives one unit back. */
   release(): void {
     Atomics.add(this.#cells, F.STATE, 1);
-    signalWaiters(this.#cells, F.SEQ, F.WAITERS);
+    signalWaiters(this.#cells, F.SEQ);
   }
 
   /** The current count (a snapshot). */
@@ -485,7 +484,7 @@ export class BoundedSemaphore extends Semaphore {
       }
       if (Atomics.compareExchange(cells, F.STATE, v, v + 1) === v) break;
     }
-    signalWaiters(cells, F.SEQ, F.WAITERS);
+    signalWaiters(cells, F.SEQ);
   }
 }
 
@@ -513,7 +512,7 @@ export class Event {
   /** Sets the flag and wakes every waiter. */
   set(): void {
     Atomics.store(this.#cells, F.STATE, 1);
-    signalWaiters(this.#cells, F.SEQ, F.WAITERS);
+    signalWaiters(this.#cells, F.SEQ);
   }
 
   /** Clears the flag. */
@@ -539,7 +538,7 @@ export class Event {
    */
   async wait(timeout?: number): Promise<boolean> {
     if (this.isSet()) return true;
-    return await waitUntil(this.#cells, F.SEQ, F.WAITERS, () => this.isSet(), timeout);
+    return await waitUntil(this.#cells, F.SEQ, () => this.isSet(), timeout);
   }
 
   /**
@@ -557,8 +556,8 @@ const C = {
   SLEEPERS: 0,
   /** Wake-ups granted by notify and not yet taken. */
   TOKENS: 1,
+  /** The sequence word waiters sleep on (see _wait.ts). */
   SEQ: 2,
-  WAITERS: 3,
 } as const;
 
 /**
@@ -653,7 +652,7 @@ export class Condition {
     };
     let notified: boolean;
     try {
-      notified = await waitUntil(cells, C.SEQ, C.WAITERS, takeToken, timeout);
+      notified = await waitUntil(cells, C.SEQ, takeToken, timeout);
     } finally {
       const sleepers = Atomics.sub(cells, C.SLEEPERS, 1) - 1;
       // A wake-up granted to this waiter as it timed out must not linger for a later one.
@@ -698,7 +697,7 @@ export class Condition {
       if (grant <= 0) return;
       if (Atomics.compareExchange(cells, C.TOKENS, tokens, tokens + grant) === tokens) break;
     }
-    signalWaiters(cells, C.SEQ, C.WAITERS);
+    signalWaiters(cells, C.SEQ);
   }
 
   /** Wakes every waiting thread. Call it holding the lock. */
