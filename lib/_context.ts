@@ -95,6 +95,14 @@ export function leaveCritical(): void {
   if (control) control[THREAD.CRITICAL]--;
 }
 
+/**
+ * This thread's id as a lock owner: -1 on the main thread, else the pid
+ * (by the thread's kind, not its name: a worker may be named "MainProcess").
+ */
+export function lockOwnerId(): number {
+  return context.control === undefined ? -1 : context.pid;
+}
+
 /** Sets how this worker finds functions by reference. */
 export function setFunctionLookup(lookup: FunctionLookup): void {
   context.lookup = lookup;

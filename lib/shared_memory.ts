@@ -136,6 +136,11 @@ function isBig(typecode: Typecode): boolean {
   return "lLqQ".includes(typecode);
 }
 
+/** How a Value of `typecode` is read and written: floats plainly (Atomics takes only integers). */
+function kindOf(typecode: Typecode): "float" | "big" | "int" {
+  return typecode === "f" || typecode === "d" ? "float" : isBig(typecode) ? "big" : "int";
+}
+
 /** The lock of a new Value or SharedArray; a new RLock goes at the start of `buffer`. */
 function makeLock(option: SynchronizedOptions["lock"], buffer: SharedArrayBuffer) {
   if (option === false) return null;
@@ -187,6 +192,8 @@ export class Value<C extends Typecode = Typecode> {
   /** The typecode. */
   readonly typecode: C;
   #view: View;
+  /** How `.value` reads and writes (decided once: it is on every hot loop's path). */
+  #kind: "float" | "big" | "int";
   #lock: RLock | Lock | null;
   #id: number;
 
@@ -203,6 +210,7 @@ export class Value<C extends Typecode = Typecode> {
       const { state, id } = reviving;
       this.typecode = state.typecode as C;
       this.#view = new VIEWS[state.typecode](state.buffer, LOCK_BYTES, 1);
+      this.#kind = kindOf(this.typecode);
       this.#lock = state.lock && reviveReduction(state.lock) as RLock;
       this.#id = id;
       return;
@@ -210,6 +218,7 @@ export class Value<C extends Typecode = Typecode> {
     this.typecode = checkTypecode(typecode, "value") as C;
     const buffer = new SharedArrayBuffer(LOCK_BYTES + 8);
     this.#view = new VIEWS[this.typecode](buffer, LOCK_BYTES, 1);
+    this.#kind = kindOf(this.typecode);
     this.#lock = makeLock(options.lock, buffer);
     this.#id = newSharedId();
     adoptHandle(this, this.#id);
@@ -218,17 +227,16 @@ export class Value<C extends Typecode = Typecode> {
 
   /** The number (a bigint for 64-bit integer typecodes). */
   get value(): ItemOf<C> {
-    const view = this.#view;
-    return (view instanceof Float32Array || view instanceof Float64Array
-      ? view[0]
-      : Atomics.load(view as Int32Array, 0)) as ItemOf<C>;
+    return (this.#kind === "float"
+      ? this.#view[0]
+      : Atomics.load(this.#view as Int32Array, 0)) as ItemOf<C>;
   }
 
   set value(v: ItemOf<C>) {
-    const view = this.#view;
-    if (view instanceof Float32Array || view instanceof Float64Array) view[0] = Number(v);
-    else if (isBig(this.typecode)) Atomics.store(view as BigInt64Array, 0, BigInt(v));
-    else Atomics.store(view as Int32Array, 0, Number(v));
+    const kind = this.#kind;
+    if (kind === "int") Atomics.store(this.#view as Int32Array, 0, Number(v));
+    else if (kind === "float") this.#view[0] = Number(v);
+    else Atomics.store(this.#view as BigInt64Array, 0, BigInt(v));
   }
 
   /**

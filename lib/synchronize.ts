@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { threadContext } from "./_context.ts";
+import { lockOwnerId } from "./_context.ts";
 import {
   adoptHandle,
   newSharedId,
@@ -58,12 +58,6 @@ const F = {
 const RELEASE_ALL = Symbol("release all");
 const OWNED = Symbol("owned");
 const RESTORE = Symbol("restore");
-
-/** This thread's owner id: -1 for the main thread, the worker's pid otherwise. */
-function ownerId(): number {
-  const { name, pid } = threadContext();
-  return name === "MainProcess" ? -1 : pid;
-}
 
 /** Set while a reviver constructs a handle on existing shared words. */
 let reviving: { cells: SharedArrayBuffer; id: number } | undefined;
@@ -180,7 +174,7 @@ export class Lock {
    * @returns true when acquired; false when `block` is false or `timeout` passed.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const me = ownerId();
+    const me = lockOwnerId();
     const cells = this.#cells;
     // The free case inline, without a closure (a hot loop takes this path).
     if (Atomics.compareExchange(cells, F.STATE, 0, me) === 0) return ACQUIRED;
@@ -265,7 +259,7 @@ export class RLock {
    * @returns true when acquired.
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    const me = ownerId();
+    const me = lockOwnerId();
     const cells = this.#cells;
     const state = Atomics.load(cells, F.STATE);
     if (state === me) {
@@ -292,7 +286,7 @@ export class RLock {
    */
   release(): void {
     const cells = this.#cells;
-    if (Atomics.load(cells, F.STATE) !== ownerId()) {
+    if (Atomics.load(cells, F.STATE) !== lockOwnerId()) {
       throw new Error("Cannot release the re-entrant lock: this thread does not hold it");
     }
     if (--cells[F.EXTRA] > 0) return;
@@ -317,7 +311,7 @@ export class RLock {
    * @ignore
    */
   [OWNED](): boolean {
-    return Atomics.load(this.#cells, F.STATE) === ownerId();
+    return Atomics.load(this.#cells, F.STATE) === lockOwnerId();
   }
 
   /**
@@ -326,7 +320,7 @@ export class RLock {
    */
   [RELEASE_ALL](): number {
     const cells = this.#cells;
-    if (Atomics.load(cells, F.STATE) !== ownerId()) {
+    if (Atomics.load(cells, F.STATE) !== lockOwnerId()) {
       throw new Error("Cannot wait on the condition: this thread does not hold its lock");
     }
     const count = cells[F.EXTRA];

@@ -66,6 +66,26 @@ Deno.test("RLock is re-entrant for its owner and refuses others' release", async
   lock.release();
 });
 
+Deno.test("RLock owners are threads, not names: a worker named MainProcess is not the main thread", async () => {
+  const lock = new RLock();
+  const [held, release] = [new Event(), new Event()];
+  const p = new Process({
+    target: ipc.holdLock,
+    args: [lock, held, release],
+    name: "MainProcess",
+    modules,
+  });
+  p.start();
+  await held.wait();
+  assert.equal(await lock.acquire({ block: false }), false);
+  assert.throws(() => lock.release(), /does not hold it/);
+  release.set();
+  await p.join();
+  assert.equal(p.exitcode, 0);
+  assert.ok(await lock.acquire({ block: false }));
+  lock.release();
+});
+
 Deno.test("Semaphore counts; BoundedSemaphore refuses to go above its initial value", async () => {
   const s = new Semaphore(2);
   assert.ok(await s.acquire());
