@@ -11,9 +11,10 @@
 // Frames start on 4-byte boundaries: [u32 length][bytes], padded. The ring is
 // never filled completely, so HEAD == TAIL means empty.
 //
-// Publication: a producer writes the frame, then stores TAIL (seq-cst), then
-// counts it in PUTS; a consumer reads PUTS (more puts than gets: a frame is
-// there), copies the frame out, then stores HEAD, then counts it in GETS. A
+// Publication: a producer writes the frame and moves TAIL, then counts it in
+// PUTS (seq-cst: this store publishes); a consumer reads PUTS (more puts than
+// gets: a frame is there), copies the frame out, then stores HEAD, then counts
+// it in GETS. TAIL is read only under PUT_LOCK, so plain accesses do. A
 // copy is never visible half-written, and a consumer stopped before its HEAD
 // store loses nothing. Workers are never terminated inside these sections
 // anyway (see the guard in _context.ts). Each side reads the other's word
@@ -52,7 +53,9 @@ export const Q = {
 } as const;
 
 const INITIAL_BYTES = 64 * 1024;
-const MAX_BYTES = 2 ** 32; // virtual reservation; memory is committed as the ring grows
+// Virtual reservation; memory is committed as the ring grows. Offsets live in
+// Int32 fields and wrap with a mask, so the capacity stays a power of two <= 2^30.
+const MAX_BYTES = 2 ** 30;
 /** Frames up to this many bytes take the no-allocation text paths. */
 const SHORT_TEXT = 256;
 /** Tagged frames over this many bytes are copied out part by part (no whole-frame copy). */
@@ -168,7 +171,7 @@ export class ByteQueue {
       const capacity = this.ctl[Q.CAPACITY];
       for (const part of parts) {
         this.#copyIn(at, part, capacity);
-        at = (at + part.length) % capacity;
+        at = (at + part.length) & (capacity - 1);
       }
       this.#publish(length);
       onPut?.();
@@ -193,7 +196,11 @@ export class ByteQueue {
         const bytes = this.#bytes;
         bytes[at] = kind;
         let ascii = true;
-        for (let i = 0, p = (at + 1) % capacity; i < text.length; i++, p = (p + 1) % capacity) {
+        for (
+          let i = 0, p = (at + 1) & (capacity - 1);
+          i < text.length;
+          i++, p = (p + 1) & (capacity - 1)
+        ) {
           const c = text.charCodeAt(i);
           if (c > 0x7f) {
             ascii = false;
@@ -219,7 +226,7 @@ export class ByteQueue {
    */
   shift(textKind = -1): Frame | undefined {
     // Cheap check first, without the lock.
-    if (!this.#hasFrames()) return undefined;
+    if (!this.#hasFrames(Atomics.load(this.ctl, Q.GETS))) return undefined;
     this.lock(Q.GET_LOCK);
     try {
       return this.#take(textKind);
@@ -233,12 +240,12 @@ export class ByteQueue {
    * lock, publishing the new HEAD and GETS once for all of them.
    */
   shiftMany(textKind: number, max: number, out: Frame[]): void {
-    if (!this.#hasFrames()) return;
+    if (!this.#hasFrames(Atomics.load(this.ctl, Q.GETS))) return;
     this.lock(Q.GET_LOCK);
     try {
       const ctl = this.ctl;
       const gets = ctl[Q.GETS];
-      if (!this.#hasFrames()) return;
+      if (!this.#hasFrames(gets)) return;
       const count = Math.min(max, (this.#putsSeen - gets) | 0);
       const capacity = ctl[Q.CAPACITY];
       this.#sync(capacity);
@@ -257,38 +264,39 @@ export class ByteQueue {
   /** Removes the oldest frame (GET_LOCK held). */
   #take(textKind: number): Frame | undefined {
     const ctl = this.ctl;
-    if (!this.#hasFrames()) return undefined;
+    // GETS and HEAD change only under GET_LOCK: plain reads do.
+    const gets = ctl[Q.GETS];
+    if (!this.#hasFrames(gets)) return undefined;
     const capacity = ctl[Q.CAPACITY];
     this.#sync(capacity);
     const frame = this.#frameAt(ctl[Q.HEAD], textKind, capacity);
     Atomics.store(ctl, Q.HEAD, this.#next);
-    Atomics.store(ctl, Q.GETS, ctl[Q.GETS] + 1);
+    Atomics.store(ctl, Q.GETS, gets + 1);
     return frame;
   }
 
   /** Reads the frame at `head` (GET_LOCK held, views synced); sets `#next`. */
   #frameAt(head: number, textKind: number, capacity: number): Frame {
     const length = this.#words[head >> 2];
-    const at = (head + 4) % capacity;
+    const at = (head + 4) & (capacity - 1);
     let frame: Frame | undefined;
     if (length <= SHORT_TEXT && this.#bytes[at] === textKind) {
-      frame = this.#readAscii((at + 1) % capacity, length - 1, capacity);
+      frame = this.#readAscii((at + 1) & (capacity - 1), length - 1, capacity);
     } else if (length > SPLIT_FRAME && this.#bytes[at] === TAGGED) {
       frame = readTaggedFrame((offset, size) =>
-        this.#copyOut((at + offset) % capacity, size, capacity)
+        this.#copyOut((at + offset) & (capacity - 1), size, capacity)
       );
     }
-    this.#next = (head + 4 + align(length)) % capacity;
+    this.#next = (head + 4 + align(length)) & (capacity - 1);
     return frame ?? this.#copyOut(at, length, capacity);
   }
 
   /**
-   * Whether a frame is there to take: PUTS counts a frame after its TAIL
-   * store, so more puts seen than gets means one is published. Exact under
-   * GET_LOCK; a hint without it.
+   * Whether a frame is there to take, given GETS: PUTS counts a frame after
+   * it is written, so more puts seen than gets means one is published. Exact
+   * under GET_LOCK; a hint without it.
    */
-  #hasFrames(): boolean {
-    const gets = Atomics.load(this.ctl, Q.GETS);
+  #hasFrames(gets: number): boolean {
     // Differences of int32 counters, so that wrapping past 2^31 frames is harmless.
     if (((this.#putsSeen - gets) | 0) > 0) return true;
     this.#putsSeen = Atomics.load(this.ctl, Q.PUTS);
@@ -306,9 +314,9 @@ export class ByteQueue {
       let capacity = ctl[Q.CAPACITY];
       if (this.#used(capacity) + size >= capacity) capacity = this.#grow(size);
       this.#sync(capacity);
-      const head = (ctl[Q.HEAD] - size + capacity) % capacity;
+      const head = (ctl[Q.HEAD] - size) & (capacity - 1);
       this.#words[head >> 2] = frame.length;
-      this.#copyIn((head + 4) % capacity, frame, capacity);
+      this.#copyIn((head + 4) & (capacity - 1), frame, capacity);
       Atomics.store(ctl, Q.HEAD, head);
       Atomics.store(ctl, Q.GETS, ctl[Q.GETS] - 1);
       Atomics.add(ctl, Q.EPOCH, 1);
@@ -327,11 +335,11 @@ export class ByteQueue {
   #usedSeen(capacity: number): number {
     const ctl = this.ctl;
     if (ctl[Q.EPOCH] !== this.#epochSeen || ctl[Q.PUTS] !== this.#putsMine) return capacity;
-    return (ctl[Q.TAIL] - this.#headSeen + capacity) % capacity;
+    return (ctl[Q.TAIL] - this.#headSeen) & (capacity - 1);
   }
 
   #used(capacity: number): number {
-    return (this.ctl[Q.TAIL] - Atomics.load(this.ctl, Q.HEAD) + capacity) % capacity;
+    return (this.ctl[Q.TAIL] - Atomics.load(this.ctl, Q.HEAD)) & (capacity - 1);
   }
 
   /** Makes room for a frame of `length` bytes (PUT_LOCK held); returns where its bytes go. */
@@ -361,14 +369,14 @@ export class ByteQueue {
     this.#sync(capacity);
     const tail = ctl[Q.TAIL];
     this.#words[tail >> 2] = length;
-    return (tail + 4) % capacity;
+    return (tail + 4) & (capacity - 1);
   }
 
   /** Publishes the reserved frame: the TAIL store makes it visible. */
   #publish(length: number): void {
     const ctl = this.ctl;
     const capacity = ctl[Q.CAPACITY];
-    Atomics.store(ctl, Q.TAIL, (ctl[Q.TAIL] + 4 + align(length)) % capacity);
+    ctl[Q.TAIL] = (ctl[Q.TAIL] + 4 + align(length)) & (capacity - 1); // read only under PUT_LOCK
     const puts = (ctl[Q.PUTS] + 1) | 0;
     Atomics.store(ctl, Q.PUTS, puts);
     this.#putsMine = puts;
@@ -384,7 +392,10 @@ export class ByteQueue {
     let capacity = old;
     while (used + size >= capacity) capacity *= 2;
     if (capacity > MAX_BYTES) {
-      throw new RangeError(`Cannot grow the queue past ${MAX_BYTES} bytes`);
+      throw new RangeError(
+        `Cannot put an item of ${size} bytes: a queue or pipe holds at most ${MAX_BYTES} bytes ` +
+          `(1 GiB) at once, and ${used} are in use; send large data in parts`,
+      );
     }
     if (this.#data.byteLength < capacity) this.#data.grow(capacity);
     this.#sync(capacity);
@@ -416,10 +427,10 @@ export class ByteQueue {
       const negative = bytes[p] === 45; // "-"
       if (negative) {
         i = 1;
-        p = (p + 1) % capacity;
+        p = (p + 1) & (capacity - 1);
       }
       let n = 0;
-      for (; i < length; i++, p = (p + 1) % capacity) {
+      for (; i < length; i++, p = (p + 1) & (capacity - 1)) {
         const c = bytes[p] - 48;
         if (c < 0 || c > 9) break;
         n = n * 10 + c;
@@ -428,7 +439,7 @@ export class ByteQueue {
       if (i === length && digits > 0 && digits <= 15) return negative ? -n : n;
     }
     let text = "";
-    for (let i = 0, p = at; i < length; i++, p = (p + 1) % capacity) {
+    for (let i = 0, p = at; i < length; i++, p = (p + 1) & (capacity - 1)) {
       const c = bytes[p];
       if (c > 0x7f) return undefined;
       text += String.fromCharCode(c);

@@ -45,12 +45,15 @@ if (typeof Float16Array === "function") {
   TYPED_ARRAYS.Float16Array = Float16Array as unknown as new (b: ArrayBuffer) => ArrayBufferView;
 }
 
+/** The blobs of every plain item (shared: plain items have none, and nothing adds any). */
+const NO_BLOBS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 /**
  * Encodes `value` for a queue or pipe.
  * @throws {TypeError} naming the part of the value that cannot be cloned.
  */
 export function encodeItem(value: unknown): EncodedItem {
-  if (isJsonSafe(value)) return { tagged: false, json: JSON.stringify(value), blobs: [] };
+  if (isJsonSafe(value)) return { tagged: false, json: JSON.stringify(value), blobs: NO_BLOBS };
   const blobs: Uint8Array[] = [];
   const seen = new Map<object, number>();
   const tree = encode(value, "item", blobs, seen);
