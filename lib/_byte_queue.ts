@@ -415,7 +415,7 @@ export class ByteQueue {
   }
 
   /**
-   * Reads short text byte by byte; undefined if it is not ASCII. An integer
+   * Reads short text; undefined if it is not ASCII. An integer
    * of up to 15 digits (the commonest small message) comes back as a number,
    * without making a string: its JSON text is its decimal digits.
    */
@@ -437,6 +437,14 @@ export class ByteQueue {
       }
       const digits = negative ? length - 1 : length;
       if (i === length && digits > 0 && digits <= 15) return negative ? -n : n;
+    }
+    if (at + length <= capacity) {
+      // Unwrapped (the usual case): check, then make the string in one call;
+      // a string built a character at a time is a rope that JSON.parse must
+      // flatten first, ~1.5x slower overall.
+      const end = at + length;
+      for (let p = at; p < end; p++) if (bytes[p] > 0x7f) return undefined;
+      return String.fromCharCode.apply(null, bytes.subarray(at, end) as unknown as number[]);
     }
     let text = "";
     for (let i = 0, p = at; i < length; i++, p = (p + 1) & (capacity - 1)) {

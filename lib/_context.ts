@@ -103,6 +103,11 @@ export function lockOwnerId(): number {
   return context.control === undefined ? -1 : context.pid;
 }
 
+/** Whether this thread is a worker (a pool's or a Process's), not the main thread. */
+export function inWorker(): boolean {
+  return context.control !== undefined;
+}
+
 /** Sets how this worker finds functions by reference. */
 export function setFunctionLookup(lookup: FunctionLookup): void {
   context.lookup = lookup;

@@ -13,6 +13,8 @@
 // leaves the bit set, which costs the next waker one useless notify, nothing
 // more.
 
+import { inWorker } from "./_context.ts";
+
 const SPIN_MS = 0.02;
 
 /**
@@ -81,10 +83,17 @@ async function sleepOn(
 ): Promise<boolean> {
   const wait = Atomics.waitAsync(cells, index, seen);
   if (!wait.async) return true;
-  // A pending waitAsync does not keep Deno's event loop alive, and Deno does
-  // not run waitAsync's own timeout: a timer does both. Without it, a wait
-  // woken from this very thread (or never, where Python would block forever)
-  // could end the program.
+  if (timeout === undefined && inWorker()) {
+    // A worker lives until it is closed or terminated, so an untimed wait
+    // there needs no timer, and a thread's first timer is dear: Deno loads
+    // its timers module then, 5-12 ms of a worker's time here.
+    await wait.value;
+    return true;
+  }
+  // On the main thread a pending waitAsync does not keep Deno's event loop
+  // alive, and Deno does not run waitAsync's own timeout: a timer does both.
+  // Without it, a wait woken from this very thread (or never, where Python
+  // would block forever) could end the program.
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timed-out">((resolve) => {
     timer = setTimeout(() => resolve("timed-out"), timeout ?? 2 ** 31 - 1);

@@ -21,6 +21,7 @@ import {
   SHARE,
   type SharedReduction,
 } from "./_shared_registry.ts";
+import { decodeItem, encodeItem } from "./_item_codec.ts";
 import { JoinableQueue, Queue } from "./queues.ts";
 import {
   type ItemOf,
@@ -186,7 +187,9 @@ class Link {
       throw new Error(`Cannot call ${kind}.${method}(): its Manager has shut down`);
     }
     const server = servers.get(this.state.id);
-    if (server) return server.call(object, method, args); // this thread runs the server
+    // This thread runs the server: values still go in and out as copies,
+    // as they would from any other thread (and as Python's manager pickles).
+    if (server) return copied(server.call(object, method, copied(args)));
     let client = clients.get(this.state.id);
     if (!client) {
       client = {
@@ -199,18 +202,25 @@ class Link {
       clients.set(this.state.id, client);
     }
     const id = nextCall++;
-    const answer = new Promise<Response>((resolve) => client!.waiting.set(id, resolve));
     const request: Request = [client.number, id, object, method, args];
-    if (!client.introduced) {
-      request.push(client.reply);
-      client.introduced = true;
-    }
-    await this.requests.put(request);
+    if (!client.introduced) request.push(client.reply);
+    // Throws when an argument cannot be cloned, and then nothing was sent:
+    // no answer to wait for, and the reply queue is still to be introduced.
+    // (The request queue is unbounded: putting never waits.)
+    this.requests.putNowait(request);
+    client.introduced = true;
+    const answer = new Promise<Response>((resolve) => client!.waiting.set(id, resolve));
     pump(client);
     const [, ok, value] = await answer;
     if (!ok) throw value;
     return value;
   }
+}
+
+/** A copy of `value` as another thread would receive it (shared objects stay shared). */
+function copied<T>(value: T): T {
+  const item = encodeItem(value);
+  return decodeItem(item.tagged, item.json, item.blobs) as T;
 }
 
 /** Set while makeProxy() constructs a proxy. */

@@ -28,6 +28,30 @@ Deno.test("Manager dict, list and namespace proxies work on the main thread", as
   assert.deepEqual(await ns.toObject(), { x: 1, y: 2 });
 });
 
+Deno.test("The manager holds copies: later changes to a value set or got do not reach it", async () => {
+  await using manager = new Manager();
+  const d = manager.dict();
+  const value = { list: [1], when: new Date(0) };
+  await d.set("v", value);
+  value.list.push(2);
+  const got = await d.get("v") as typeof value;
+  got.list.push(3);
+  assert.deepEqual(await d.get("v"), { list: [1], when: new Date(0) });
+  const l = manager.list([[1]]);
+  ((await l.toArray())[0] as number[]).push(2);
+  assert.deepEqual(await l.toArray(), [[1]]);
+  await assert.rejects(d.set("f", () => 1), TypeError);
+  assert.deepEqual(await d.keys(), ["v"]);
+});
+
+Deno.test("A worker's first call with an argument that cannot be cloned fails alone", async () => {
+  await using manager = new Manager();
+  await using pool = new Pool({ processes: 1, modules });
+  const d = manager.dict();
+  assert.equal(await pool.apply(ipc.badThenGoodCall, [d]), "TypeError");
+  assert.deepEqual(await d.toObject(), { ok: 1 });
+});
+
 Deno.test("Seed 001: 100 processes each decrement a managed count under a Lock; it ends at 0", async () => {
   const lock = new Lock();
   await using manager = new Manager();

@@ -163,6 +163,15 @@ Deno.test("Queue: a consumer terminated while blocked in get() loses nothing", a
   assert.equal(await q.get({ timeout: 5_000 }), "still here");
 });
 
+Deno.test("A worker's waits without a timeout are woken from that same worker", async () => {
+  const out = new Queue<unknown[]>();
+  const p = new Process({ target: ipc.wakeFromThisThread, args: [out], modules });
+  p.start();
+  assert.deepEqual(await out.get({ timeout: 10_000 }), ["put here", true, true]);
+  await p.join();
+  assert.equal(p.exitcode, 0);
+});
+
 Deno.test("JoinableQueue counts taskDone() and join() waits for all", async () => {
   const q = new JoinableQueue<number>();
   await q.put(1);
