@@ -147,7 +147,10 @@ async function init(m: InitMessage): Promise<void> {
   } finally {
     setBootstrapping(false);
   }
-  control({ t: "ready" });
+  // A Process does not wait for "ready" (its task is on the way already),
+  // and a thread's first postMessage costs ~1 ms here (Deno loads its
+  // streams module then): a one-shot worker posts nothing on its way.
+  if (!oneShot) control({ t: "ready" });
   pump();
 }
 
@@ -289,6 +292,10 @@ function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value
     const packed = chunk ? packNumbers(value as unknown[]) : undefined;
     if (packed) {
       port.post([OK, taskId, packed], [packed.buffer]);
+    } else if (oneShot) {
+      // A Process's return value is dropped, as Python drops it: the ring
+      // carries the outcome, with no postMessage (see init()).
+      outcomes.push([OK, taskId, null]);
     } else if (isJsonSafe(value)) {
       outcomes.push([OK, taskId, value]);
     } else {

@@ -27,6 +27,13 @@ Deno.test("Process that throws ends with exitcode 1", async () => {
   assert.equal(p.exitcode, 1);
 });
 
+Deno.test("Process drops its target's return value, as Python does, even one that cannot be cloned", async () => {
+  const p = new Process({ target: ipc.returnUncloneable, modules });
+  p.start();
+  await p.join();
+  assert.equal(p.exitcode, 0);
+});
+
 Deno.test("Process.join(timeout) returns with the process still running; terminate() gives -15", async () => {
   const q = new Queue<string>();
   const ready = new Queue<string>();
