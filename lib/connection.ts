@@ -111,8 +111,11 @@ export class Connection {
   // on this thread, which puts the read-ahead back first. With more handles
   // (two consumers reading one end under a Lock, as in seed 001) each
   // receive takes exactly one message.
-  #inbox: Frame[] = [];
+  // The read-ahead is #inbox[#inboxHead .. #inboxEnd); taken slots are
+  // cleared, so a big message is not kept alive by it.
+  #inbox: (Frame | undefined)[] = [];
   #inboxHead = 0;
+  #inboxEnd = 0;
 
   /**
    * Connections come from {@linkcode Pipe}.
@@ -268,7 +271,7 @@ export class Connection {
   async poll(timeout: number | null = 0): Promise<boolean> {
     const rx = this.#reader("poll");
     const readable = () =>
-      this.#inboxHead < this.#inbox.length || rx.count() > 0 || this.#peerClosed(rx);
+      this.#inboxHead < this.#inboxEnd || rx.count() > 0 || this.#peerClosed(rx);
     if (readable() || timeout === 0) return readable();
     return await waitUntil(rx.ctl, Q.PUT_SEQ, readable, timeout ?? undefined);
   }
@@ -281,7 +284,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#inbox = [];
-    this.#inboxHead = 0;
+    this.#inboxHead = this.#inboxEnd = 0;
     dropReference(this.#state);
   }
 
@@ -308,8 +311,9 @@ export class Connection {
     if (this.#closed) throw new Error("Cannot send a closed connection to another thread");
     // Messages read ahead go back to the pipe, in order, for the next holder.
     if (this.#rx) {
-      while (this.#inbox.length > this.#inboxHead) {
-        const frame = this.#inbox.pop()!;
+      while (this.#inboxEnd > this.#inboxHead) {
+        const frame = this.#inbox[--this.#inboxEnd]!;
+        this.#inbox[this.#inboxEnd] = undefined;
         this.#rx.unshift(frameBytes(frame));
       }
     }
@@ -328,7 +332,7 @@ export class Connection {
   async #next(action: string): Promise<Frame> {
     const rx = this.#reader(action);
     const readable = () =>
-      this.#inboxHead < this.#inbox.length || rx.count() > 0 || this.#peerClosed(rx);
+      this.#inboxHead < this.#inboxEnd || rx.count() > 0 || this.#peerClosed(rx);
     for (;;) {
       const frame = this.#take(rx);
       if (frame !== undefined) return frame;
@@ -341,19 +345,24 @@ export class Connection {
 
   /** The next message from the read-ahead, refilled from the pipe. */
   #take(rx: ByteQueue): Frame | undefined {
-    if (this.#inboxHead === this.#inbox.length) {
-      this.#inbox.length = 0;
-      this.#inboxHead = 0;
+    if (this.#inboxHead === this.#inboxEnd) {
       const soleReader = Atomics.load(this.#refs, 0) === 1;
-      rx.shiftMany(PLAIN, soleReader ? READ_AHEAD : 1, this.#inbox);
-      if (this.#inbox.length === 0) return undefined;
+      this.#inboxHead = 0;
+      this.#inboxEnd = rx.shiftMany(PLAIN, soleReader ? READ_AHEAD : 1, this.#inbox);
+      if (this.#inboxEnd === 0) return undefined;
     }
-    return this.#inbox[this.#inboxHead++];
+    const frame = this.#inbox[this.#inboxHead]!;
+    this.#inbox[this.#inboxHead++] = undefined;
+    return frame;
   }
 
   #putBack(frame: Frame): void {
-    if (this.#inboxHead > 0) this.#inbox[--this.#inboxHead] = frame;
-    else this.#inbox.unshift(frame);
+    if (this.#inboxHead > 0) {
+      this.#inbox[--this.#inboxHead] = frame;
+    } else {
+      this.#inbox.unshift(frame);
+      this.#inboxEnd++;
+    }
   }
 
   #peerClosed(rx: ByteQueue): boolean {
