@@ -184,7 +184,17 @@ export class Queue<T = unknown> {
     const hasItem = () => this.#queue.count() > 0 || Atomics.load(ctl, Q.CLOSED) === 1;
     for (;;) {
       const frame = this.#tryGet();
-      if (frame !== undefined) return this.#decodeLater(frame);
+      if (frame !== undefined) {
+        // Decoded here rather than by #decodeLater: an async function that
+        // returns a promise takes two more turns of the microtask queue.
+        try {
+          return this.#decode(frame);
+        } catch (error) {
+          if (!(error instanceof UnknownShared)) throw error;
+          await whenShared(error.id);
+          return this.#decode(frame);
+        }
+      }
       if (!block) throw new Empty("Cannot get: the queue is empty");
       if (!(await waitUntil(ctl, Q.PUT_SEQ, hasItem, remaining(deadline)))) {
         throw new Empty(`Cannot get: the queue stayed empty for ${timeout} ms`);
