@@ -52,6 +52,16 @@ Deno.test("A worker's first call with an argument that cannot be cloned fails al
   assert.deepEqual(await d.toObject(), { ok: 1 });
 });
 
+Deno.test("Calls made at once from a worker each get their own answer", async () => {
+  await using manager = new Manager();
+  await using pool = new Pool({ processes: 1, modules });
+  const d = manager.dict({ base: "b" });
+  const expected = Array.from({ length: 20 }, (_, i) => i % 2 === 1 ? `set k${i}` : `b+${i}`);
+  assert.deepEqual(await pool.apply(ipc.concurrentCalls, [d]), expected);
+  assert.deepEqual(await pool.apply(ipc.concurrentCalls, [d]), expected); // and again, warm
+  assert.equal(await d.length(), 11);
+});
+
 Deno.test("Seed 001: 100 processes each decrement a managed count under a Lock; it ends at 0", async () => {
   const lock = new Lock();
   await using manager = new Manager();
