@@ -524,10 +524,16 @@ export class Manager implements AsyncDisposable {
           response = [id, false, error];
         }
       }
+      // Reply queues are unbounded: putting never waits (and takes no await).
       try {
-        await reply.put(response);
+        reply.putNowait(response);
       } catch (error) {
-        await reply.put([id, false, error]).catch(() => {});
+        // The value could not be cloned: the caller gets why.
+        try {
+          reply.putNowait([id, false, error]);
+        } catch {
+          // Its thread closed the queue (it ended): nobody is waiting.
+        }
       }
     }
   }
