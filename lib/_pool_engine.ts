@@ -10,9 +10,10 @@
 //
 // Starting: `new Worker()` blocks the main thread for ~15 ms on Deno (the
 // isolate is created there), so the first worker starts at once and the
-// others one per event-loop turn: each as soon as the previous one is ready,
-// or at once when tasks are waiting for a worker. The first result comes
-// back without waiting for the whole pool to be built.
+// others one per event-loop turn: each as soon as the previous one is ready
+// (or, if that one has results on the way, once they are in), or at once
+// when tasks are waiting for a worker. The first result comes back without
+// waiting for the whole pool to be built.
 //
 // Waking: workers bump one shared result bell after writing outcomes. The
 // main thread waits on it with Atomics.waitAsync (its event loop never
@@ -71,6 +72,8 @@ export class PoolEngine {
   /** Workers still to start to reach `processes`. */
   #toSpawn: number;
   #spawnTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A worker whose results come before the next worker starts (see #onReady). */
+  #spawnAfter: WorkerHandle | undefined;
   #loadingNode = false;
   #nodeWorkerClass: NodeWorkerClass | undefined;
 
@@ -209,7 +212,7 @@ export class PoolEngine {
       this.#settings,
       {
         outcome: (w, o) => this.#onOutcome(w, o),
-        ready: () => this.#spawnNext(),
+        ready: (w) => this.#onReady(w),
         initFailed: (w, e) => this.#onInitFailed(w, e),
         death: (w, reason) => this.#onDeath(w, reason),
       },
@@ -217,6 +220,29 @@ export class PoolEngine {
     this.#workers.push(worker);
     this.#scheduleDispatch();
     if (this.#queueHead < this.#queue.length) this.#spawnNext();
+  }
+
+  /**
+   * A worker is up: start the next one, or, when this one has results on the
+   * way and no task waits for a worker, once they are in. A constructor
+   * blocks this thread for ~15 ms, and would hold them up: the first result
+   * of a new pool came ~10 ms later for it.
+   */
+  #onReady(worker: WorkerHandle): void {
+    if (worker.inflight.size > 0 && this.#queueHead >= this.#queue.length) {
+      this.#spawnAfter = worker;
+    } else {
+      this.#spawnNext();
+    }
+  }
+
+  /** Starts the next worker if it waited for `worker`'s results (see #onReady). */
+  #spawnDeferred(worker: WorkerHandle): void {
+    if (this.#spawnAfter !== worker || worker.inflight.size > 0) return;
+    this.#spawnAfter = undefined;
+    // After the callers' continuations that the results just queued (and
+    // not by setTimeout: a thread's first timer costs 5-14 ms here).
+    queueMicrotask(() => this.#spawnNext(true));
   }
 
   /** Replaces a worker that died or retired, unless the pool is stopping. */
@@ -324,6 +350,7 @@ export class PoolEngine {
       : this.#serviceMs * 0.9 + service * 0.1;
     if (worker.retiring && worker.inflight.size === 0) this.#retire(worker);
     this.#settle(task, kind === OK, kind === ERR ? fromWireError(value as WireError) : value);
+    this.#spawnDeferred(worker);
     this.#scheduleDispatch();
   }
 
@@ -353,6 +380,7 @@ export class PoolEngine {
     this.#remove(worker);
     const lost = [...worker.inflight.values()];
     worker.inflight.clear();
+    this.#spawnDeferred(worker);
     this.#replace();
     for (const task of lost) {
       this.#settle(

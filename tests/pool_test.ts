@@ -312,6 +312,20 @@ Deno.test("Pool with a failing initializer rejects its tasks and reports the cau
   await p.join();
 });
 
+Deno.test("A new pool starts its other workers once the first one's result is in", async () => {
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  await using p = pool({ processes: 3, initializer: tasks.countStart, initargs: [started.buffer] });
+  assert.equal(await p.apply(tasks.square, [3]), 9); // the second worker waited for this
+  // Nothing else is submitted: the workers start by themselves.
+  const deadline = performance.now() + 30_000;
+  for (let n = Atomics.load(started, 0); n < 3; n = Atomics.load(started, 0)) {
+    assert.ok(performance.now() < deadline, `only ${n} of 3 workers started`);
+    const wait = Atomics.waitAsync(started, 0, n, 1000);
+    if (wait.async) await wait.value;
+  }
+  assert.equal(Atomics.load(started, 0), 3);
+});
+
 Deno.test("Pool with maxtasksperchild replaces workers with fresh pids", async () => {
   await using p = pool({ processes: 1, maxtasksperchild: 2 });
   const pids = [];
