@@ -179,6 +179,7 @@ async function answerTo(client: Client, id: number): Promise<Response> {
   return mine;
 }
 
+/** Hands `response` to the call that waits for it. */
 function deliver(client: Client, response: Response): void {
   const resolve = client.waiting.get(response[0]);
   client.waiting.delete(response[0]);
