@@ -114,11 +114,19 @@ lines.push(
 );
 for (
   const [key, label, target] of [
-    ["queue", "Queue, 200k small items, Process → main", ">= 10x Python"],
-    ["pipe", "Pipe, 200k small messages, Process → main", ">= 10x Python"],
+    ["queue", "Queue, 200k small items, Process → main (first item to last)", ">= 10x Python"],
+    ["queueWithStart", "the same, timed from Process start()", ""],
+    ["queueFirstItem", "Process start() to the first item received", ""],
+    ["pipe", "Pipe, 200k small messages, Process → main (first to last)", ">= 10x Python"],
+    ["pipeWithStart", "the same, timed from Process start()", ""],
+    ["pipeFirstItem", "Process start() to the first message received", ""],
     ["queue8m", "Queue, 8 MiB Float64Arrays, Process → main", ">= 3x Python"],
     ["lockAlone", "uncontended Lock acquire + release in a worker", "<= 1 us"],
-    ["lockContended", "contended Lock, 2 workers incrementing a shared Value", ">= 5x Python"],
+    [
+      "lockContended",
+      "contended Lock, 2 workers incrementing a shared Value (both started)",
+      ">= 5x Python",
+    ],
     ["manager", "Manager dict set + get round trip, from a Process", "<= 1/5 of Python"],
   ]
 ) {
@@ -131,7 +139,7 @@ if (typeof pythonIpc === "string") lines.push(`Python IPC skipped: ${pythonIpc}`
 lines.push(
   "",
   "Ratios are ours / theirs: for ms and µs lower is better, for rates higher. map and cpu are",
-  "medians of 5 and 3 runs after a warm-up, for every implementation.",
+  "medians of 5 and 3 runs after a warm-up, for every implementation; the IPC figures medians of 5.",
 );
 if (typeof piscina === "string") lines.push(`piscina skipped: ${piscina}`);
 if (typeof python === "string") lines.push(`Python skipped: ${python}`);

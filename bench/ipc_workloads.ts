@@ -1,9 +1,10 @@
 // The Queue and Pipe comparison workloads on this project: a Process produces,
 // the main thread consumes. Run by compare.ts; the same workloads are in
-// anchors/python_ipc.py.
+// anchors/python_ipc.py. Every figure is the median of 5 runs.
 import {
   type Connection,
   type DictProxy,
+  Event,
   Lock,
   Manager,
   Pipe,
@@ -49,14 +50,27 @@ export async function lockAlone(lock: Lock, count: number, out: Queue<number>): 
   await out.put(((performance.now() - t) * 1000) / count);
 }
 
-/** Adds 1 to `counter` `count` times under its lock. */
-export async function incrementLocked(counter: Value<"i">, count: number): Promise<void> {
+/**
+ * Adds 1 to `counter` `count` times under its lock, starting when `go` is set
+ * (after saying so on `ready`, so that both workers contend from the start);
+ * puts on `done` when finished.
+ */
+export async function incrementLocked(
+  counter: Value<"i">,
+  count: number,
+  ready: Queue<number>,
+  go: Event,
+  done: Queue<number>,
+): Promise<void> {
   const lock = counter.getLock();
+  await ready.put(1);
+  await go.wait();
   for (let i = 0; i < count; i++) {
     await lock.acquire();
     counter.value += 1;
     lock.release();
   }
+  await done.put(1);
 }
 
 async function timeLockAlone(): Promise<number> {
@@ -68,15 +82,25 @@ async function timeLockAlone(): Promise<number> {
   return us;
 }
 
+// Timed from the moment both workers may begin until both have finished: a
+// Process start (~20 ms here) is longer than a worker's whole share, so timing
+// from start() would measure two workers taking turns, not a contended lock.
 async function timeLockContended(): Promise<number> {
   const counter = new Value("i", 0);
   const each = 100_000;
-  const t = performance.now();
-  const workers = [0, 1].map(() => new Process({ target: incrementLocked, args: [counter, each] }));
+  const [ready, done, go] = [new Queue<number>(), new Queue<number>(), new Event()];
+  const workers = [0, 1].map(() =>
+    new Process({ target: incrementLocked, args: [counter, each, ready, go, done] })
+  );
   for (const p of workers) p.start();
+  for (const _ of workers) await ready.get();
+  const t = performance.now();
+  go.set();
+  for (const _ of workers) await done.get();
+  const seconds = (performance.now() - t) / 1000;
   for (const p of workers) await p.join();
   if (counter.value !== 2 * each) throw new Error(`lost increments: ${counter.value}`);
-  return (2 * each) / ((performance.now() - t) / 1000);
+  return (2 * each) / seconds;
 }
 
 /** Times `count` set + get round trips on a managed dict; puts µs per pair on `out`. */
@@ -107,26 +131,49 @@ function report(workload: string, value: number, unit: string): void {
   console.log(JSON.stringify({ workload, value, unit }));
 }
 
-async function timeQueueSmall(): Promise<number> {
-  const q = new Queue<number>();
-  const t = performance.now();
-  const p = new Process({ target: produceSmall, args: [q, SMALL] });
-  p.start();
-  for (let i = 0; i < SMALL; i++) await q.get();
-  await p.join();
-  return SMALL / ((performance.now() - t) / 1000);
+/** What a small-item run measured: rates with and without the Process start, in msgs/s. */
+interface SmallRun {
+  withStart: number;
+  steady: number;
+  /** ms from start() to the first item received. */
+  firstItem: number;
 }
 
-async function timePipeSmall(): Promise<number> {
+function smallRun(t0: number, tFirst: number, tEnd: number): SmallRun {
+  return {
+    withStart: SMALL / ((tEnd - t0) / 1000),
+    // From the first item to the last: SMALL - 1 items.
+    steady: (SMALL - 1) / ((tEnd - tFirst) / 1000),
+    firstItem: tFirst - t0,
+  };
+}
+
+async function timeQueueSmall(): Promise<SmallRun> {
+  const q = new Queue<number>();
+  const t0 = performance.now();
+  const p = new Process({ target: produceSmall, args: [q, SMALL] });
+  p.start();
+  await q.get();
+  const tFirst = performance.now();
+  for (let i = 1; i < SMALL; i++) await q.get();
+  const tEnd = performance.now();
+  await p.join();
+  return smallRun(t0, tFirst, tEnd);
+}
+
+async function timePipeSmall(): Promise<SmallRun> {
   const [receiver, sender] = Pipe({ duplex: false });
-  const t = performance.now();
+  const t0 = performance.now();
   const p = new Process({ target: sendSmall, args: [sender, SMALL] });
   p.start();
   sender.close();
-  for (let i = 0; i < SMALL; i++) await receiver.recv();
+  await receiver.recv();
+  const tFirst = performance.now();
+  for (let i = 1; i < SMALL; i++) await receiver.recv();
+  const tEnd = performance.now();
   await p.join();
   receiver.close();
-  return SMALL / ((performance.now() - t) / 1000);
+  return smallRun(t0, tFirst, tEnd);
 }
 
 async function timeQueueBig(): Promise<number> {
@@ -143,11 +190,18 @@ function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
+const RUNS = 5;
+
 if (import.meta.main) {
+  for (const [name, run] of [["queue", timeQueueSmall], ["pipe", timePipeSmall]] as const) {
+    const runs: SmallRun[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await run());
+    report(name, median(runs.map((r) => r.steady)), "msgs/s");
+    report(`${name}WithStart`, median(runs.map((r) => r.withStart)), "msgs/s");
+    report(`${name}FirstItem`, median(runs.map((r) => r.firstItem)), "ms");
+  }
   for (
     const [name, unit, run] of [
-      ["queue", "msgs/s", timeQueueSmall],
-      ["pipe", "msgs/s", timePipeSmall],
       ["queue8m", "MB/s", timeQueueBig],
       ["lockAlone", "us", timeLockAlone],
       ["lockContended", "increments/s", timeLockContended],
@@ -155,7 +209,7 @@ if (import.meta.main) {
     ] as const
   ) {
     const values = [];
-    for (let i = 0; i < 3; i++) values.push(await run());
+    for (let i = 0; i < RUNS; i++) values.push(await run());
     report(name, median(values), unit);
   }
 }

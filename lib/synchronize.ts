@@ -261,7 +261,10 @@ export class RLock {
   acquire(options?: AcquireOptions): Promise<boolean> {
     const me = lockOwnerId();
     const cells = this.#cells;
-    const state = Atomics.load(cells, F.STATE);
+    // A plain read (an Atomics.load is a ~15 ns call, a fifth of a pair):
+    // only this thread writes its own id there, so it reads its id exactly
+    // while it holds the lock; any other value falls to the compare-exchange.
+    const state = cells[F.STATE];
     if (state === me) {
       cells[F.EXTRA]++;
       return ACQUIRED;
@@ -286,7 +289,8 @@ export class RLock {
    */
   release(): void {
     const cells = this.#cells;
-    if (Atomics.load(cells, F.STATE) !== lockOwnerId()) {
+    // A plain read, as in acquire(): this thread sees its own id there only while it holds it.
+    if (cells[F.STATE] !== lockOwnerId()) {
       throw new Error("Cannot release the re-entrant lock: this thread does not hold it");
     }
     if (--cells[F.EXTRA] > 0) return;

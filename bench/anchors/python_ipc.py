@@ -1,8 +1,8 @@
 # The Queue and Pipe comparison workloads on Python's multiprocessing: a
-# Process produces, the main process consumes. Medians of 3 runs.
+# Process produces, the main process consumes. Medians of 5 runs.
 import json, statistics, time
 from array import array
-from multiprocessing import Lock, Manager, Pipe, Process, Queue, Value
+from multiprocessing import Event, Lock, Manager, Pipe, Process, Queue, Value
 
 SMALL = 200_000
 BIG_ITEMS = 40
@@ -26,27 +26,42 @@ def produce_big(q, count):
         q.put(data)
 
 
+def small_run(t0, t_first, t_end):
+    """Rates with and without the Process start (msgs/s), and ms to the first item."""
+    return {
+        "with_start": SMALL / (t_end - t0),
+        "steady": (SMALL - 1) / (t_end - t_first),
+        "first_item": (t_first - t0) * 1000,
+    }
+
+
 def time_queue_small():
     q = Queue()
-    t = time.perf_counter()
+    t0 = time.perf_counter()
     p = Process(target=produce_small, args=(q, SMALL))
     p.start()
-    for _ in range(SMALL):
+    q.get()
+    t_first = time.perf_counter()
+    for _ in range(SMALL - 1):
         q.get()
+    t_end = time.perf_counter()
     p.join()
-    return SMALL / (time.perf_counter() - t)
+    return small_run(t0, t_first, t_end)
 
 
 def time_pipe_small():
     receiver, sender = Pipe(duplex=False)
-    t = time.perf_counter()
+    t0 = time.perf_counter()
     p = Process(target=send_small, args=(sender, SMALL))
     p.start()
     sender.close()
-    for _ in range(SMALL):
+    receiver.recv()
+    t_first = time.perf_counter()
+    for _ in range(SMALL - 1):
         receiver.recv()
+    t_end = time.perf_counter()
     p.join()
-    return SMALL / (time.perf_counter() - t)
+    return small_run(t0, t_first, t_end)
 
 
 def time_queue_big():
@@ -77,23 +92,34 @@ def time_lock_alone():
     return us
 
 
-def increment_locked(counter, count):
+def increment_locked(counter, count, ready, go, done):
+    ready.put(1)
+    go.wait()
     for _ in range(count):
         with counter.get_lock():
             counter.value += 1
+    done.put(1)
 
 
 def time_lock_contended():
+    # Timed from the moment both workers may begin until both have finished.
     counter = Value("i", 0)
     each = 100_000
-    t = time.perf_counter()
-    workers = [Process(target=increment_locked, args=(counter, each)) for _ in range(2)]
+    ready, done, go = Queue(), Queue(), Event()
+    workers = [Process(target=increment_locked, args=(counter, each, ready, go, done)) for _ in range(2)]
     for p in workers:
         p.start()
+    for _ in workers:
+        ready.get()
+    t = time.perf_counter()
+    go.set()
+    for _ in workers:
+        done.get()
+    seconds = time.perf_counter() - t
     for p in workers:
         p.join()
     assert counter.value == 2 * each
-    return 2 * each / (time.perf_counter() - t)
+    return 2 * each / seconds
 
 
 def manager_round_trips(d, count, out):
@@ -118,14 +144,23 @@ def time_manager():
         return us
 
 
+RUNS = 5
+
+
+def report(name, value, unit):
+    print(json.dumps({"workload": name, "value": value, "unit": unit}), flush=True)
+
+
 if __name__ == "__main__":
+    for name, run in [("queue", time_queue_small), ("pipe", time_pipe_small)]:
+        runs = [run() for _ in range(RUNS)]
+        report(name, statistics.median(r["steady"] for r in runs), "msgs/s")
+        report(name + "WithStart", statistics.median(r["with_start"] for r in runs), "msgs/s")
+        report(name + "FirstItem", statistics.median(r["first_item"] for r in runs), "ms")
     for name, unit, run in [
-        ("queue", "msgs/s", time_queue_small),
-        ("pipe", "msgs/s", time_pipe_small),
         ("queue8m", "MB/s", time_queue_big),
         ("lockAlone", "us", time_lock_alone),
         ("lockContended", "increments/s", time_lock_contended),
         ("manager", "us", time_manager),
     ]:
-        value = statistics.median(run() for _ in range(3))
-        print(json.dumps({"workload": name, "value": value, "unit": unit}), flush=True)
+        report(name, statistics.median(run() for _ in range(RUNS)), unit)
