@@ -221,6 +221,39 @@ export class ByteQueue {
   }
 
   /**
+   * Appends a frame of one `kind` byte and the decimal digits of `n` (a safe
+   * integer), like {@linkcode pushText} of `String(n)` but without making the
+   * string: number-to-string conversion was a tenth of a send's time.
+   */
+  pushInteger(kind: number, n: number, limit = 0, onPut?: () => void): boolean {
+    const negative = n < 0;
+    let magnitude = negative ? -n : n;
+    let digits = 1;
+    for (let rest = magnitude; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    const length = 1 + (negative ? 1 : 0) + digits;
+    this.lock(Q.PUT_LOCK);
+    try {
+      if (limit > 0 && this.count() >= limit) return false;
+      const at = this.#reserve(length);
+      const mask = this.ctl[Q.CAPACITY] - 1;
+      const bytes = this.#bytes;
+      bytes[at] = kind;
+      if (negative) bytes[(at + 1) & mask] = 45; // "-"
+      // Digits from the last one back.
+      for (let i = length - 1; i > length - 1 - digits; i--) {
+        const next = Math.floor(magnitude / 10);
+        bytes[(at + i) & mask] = 48 + (magnitude - next * 10);
+        magnitude = next;
+      }
+      this.#publish(length);
+      onPut?.();
+      return true;
+    } finally {
+      this.unlock(Q.PUT_LOCK);
+    }
+  }
+
+  /**
    * Removes the oldest frame: a short ASCII text frame of kind `textKind`
    * comes back as its text, any other as its bytes; undefined when empty.
    */

@@ -236,7 +236,26 @@ Deno.test("Byte queue counts stay right when the frame counters wrap past 2^31",
 });
 
 Deno.test("Numbers come back exact through queues and pipes: 0, -0, negatives, 16+ digits, floats", async () => {
-  const values = [0, -0, -5, 7, 123456789012345, 1234567890123456, 2 ** 60, -1.5, 1e21, "12"];
+  const values = [
+    0,
+    -0,
+    -5,
+    7,
+    9,
+    10,
+    -10,
+    99,
+    100,
+    123456789012345,
+    1234567890123456,
+    Number.MAX_SAFE_INTEGER,
+    -Number.MAX_SAFE_INTEGER,
+    2 ** 53,
+    2 ** 60,
+    -1.5,
+    1e21,
+    "12",
+  ];
   const q = new Queue<unknown>();
   for (const v of values) q.putNowait(v);
   const got = values.map(() => q.getNowait()); // getNowait of 0 is an item, not "empty"
@@ -247,6 +266,23 @@ Deno.test("Numbers come back exact through queues and pipes: 0, -0, negatives, 1
   const received = [];
   for (const _ of values) received.push(await a.recv());
   assert.deepEqual(received, values);
+  a.close();
+  b.close();
+});
+
+Deno.test("Integers written digit by digit into the ring survive its wrapping, through put() and send()", async () => {
+  // Alternating put and get keeps the ring at its first size, so the frames
+  // (6 to 24 bytes) wrap past its end again and again, splitting digits.
+  const q = new Queue<number>(3);
+  const [a, b] = Pipe();
+  let n = 1;
+  for (let i = 0; i < 30_000; i++) {
+    n = i % 7 === 0 ? -n * 3 - i : (n * 7 + i) % Number.MAX_SAFE_INTEGER;
+    await q.put(n);
+    b.send(n);
+    assert.equal(await q.get(), n);
+    assert.equal(await a.recv(), n);
+  }
   a.close();
   b.close();
 });
