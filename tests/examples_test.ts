@@ -228,7 +228,9 @@ const checks: Record<string, { scale?: number; check: (run: Run) => void }> = {
   process_daemon: {
     scale: 0.2,
     check: ({ lines }) => {
-      assert.equal(lines.at(-1), "我吃饱了……");
+      // Not necessarily the last line: the child eats every 0.1 s here, and
+      // one of its lines may come out while the program ends (as in Python).
+      assert.ok(lines.includes("我吃饱了……"));
       assert.ok(count(lines, /^我吃我吃……$/) < 10, "the daemon ends with the main process");
     },
   },
