@@ -49,10 +49,6 @@ if (typeof Float16Array === "function") {
 const NO_BLOBS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
 /**
- * Encodes `value` for a queue or pipe.
- * @throws {TypeError} naming the part of the value that cannot be cloned.
- */
-/**
  * Whether `value` is a safe integer other than -0: such an item travels as
  * its decimal digits, written straight into the ring (see ByteQueue.pushInteger),
  * and comes back as the same number.
@@ -61,9 +57,14 @@ export function isPlainInteger(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && (value !== 0 || 1 / value > 0);
 }
 
+/**
+ * Encodes `value` for a queue or pipe.
+ * @throws {TypeError} naming the part of the value that cannot be cloned.
+ */
 export function encodeItem(value: unknown): EncodedItem {
-  // A finite number other than -0 (the commonest small item): its JSON text
-  // is String()'s, which is twice as fast as JSON.stringify here.
+  // A finite number other than -0 (queues and pipes write safe integers
+  // without this, see isPlainInteger): its JSON text is String()'s, which is
+  // twice as fast as JSON.stringify here.
   if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0)) {
     return { tagged: false, json: String(value), blobs: NO_BLOBS };
   }
