@@ -21,7 +21,14 @@
 // only when its last copy of it says full or empty (see the fields below).
 
 import { enterCritical, leaveCritical, stopError, stopRequested } from "./_context.ts";
-import { type Frame, readTaggedFrame, TAGGED } from "./_item_codec.ts";
+import {
+  type Frame,
+  PLAIN,
+  type QueueItem,
+  readTaggedFrame,
+  TAGGED,
+  toFrame,
+} from "./_item_codec.ts";
 
 /** Field indices of a byte queue's control block (three 64-byte cache lines). */
 export const Q = {
@@ -218,6 +225,16 @@ export class ByteQueue {
       }
     }
     return this.push([new Uint8Array([kind]), encoder.encode(text)], limit, onPut);
+  }
+
+  /**
+   * Appends an item of encodeQueueItem() as a PLAIN or tagged frame, like
+   * {@linkcode push}; the one way queues and pipes put items.
+   */
+  pushItem(item: QueueItem, limit = 0, onPut?: () => void): boolean {
+    if (typeof item === "number") return this.pushInteger(PLAIN, item, limit, onPut);
+    if (item.tagged) return this.push(toFrame(item), limit, onPut);
+    return this.pushText(PLAIN, item.json, limit, onPut);
   }
 
   /**

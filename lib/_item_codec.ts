@@ -49,12 +49,17 @@ if (typeof Float16Array === "function") {
 const NO_BLOBS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
 /**
- * Whether `value` is a safe integer other than -0: such an item travels as
- * its decimal digits, written straight into the ring (see ByteQueue.pushInteger),
- * and comes back as the same number.
+ * An item ready for a byte queue: encoded, or a safe integer other than -0,
+ * which travels as its decimal digits written straight into the ring (see
+ * ByteQueue.pushInteger) and comes back as the same number.
  */
-export function isPlainInteger(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && (value !== 0 || 1 / value > 0);
+export type QueueItem = EncodedItem | number;
+
+/** Encodes `value` for a queue or pipe, leaving a plain integer as it is. */
+export function encodeQueueItem(value: unknown): QueueItem {
+  return typeof value === "number" && Number.isSafeInteger(value) && (value !== 0 || 1 / value > 0)
+    ? value
+    : encodeItem(value);
 }
 
 /**
@@ -63,7 +68,7 @@ export function isPlainInteger(value: unknown): value is number {
  */
 export function encodeItem(value: unknown): EncodedItem {
   // A finite number other than -0 (queues and pipes write safe integers
-  // without this, see isPlainInteger): its JSON text is String()'s, which is
+  // without this, see encodeQueueItem): its JSON text is String()'s, which is
   // twice as fast as JSON.stringify here.
   if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0)) {
     return { tagged: false, json: String(value), blobs: NO_BLOBS };

@@ -6,15 +6,7 @@
  * @module
  */
 import { ByteQueue, type ByteQueueState, Q } from "./_byte_queue.ts";
-import {
-  decodeFrame,
-  encodeItem,
-  type Frame,
-  frameBytes,
-  isPlainInteger,
-  PLAIN,
-  toFrame,
-} from "./_item_codec.ts";
+import { decodeFrame, encodeQueueItem, type Frame, frameBytes, PLAIN } from "./_item_codec.ts";
 import {
   adoptHandle,
   newSharedId,
@@ -173,15 +165,7 @@ export class Connection {
    */
   send(value: unknown): void {
     const tx = this.#writer("send");
-    if (isPlainInteger(value)) {
-      tx.pushInteger(PLAIN, value);
-      signalWaiters(tx.ctl, Q.PUT_SEQ);
-      return;
-    }
-    const item = encodeItem(value);
-    const parts = item.tagged ? toFrame(item) : undefined;
-    if (parts) tx.push(parts);
-    else tx.pushText(PLAIN, item.json);
+    tx.pushItem(encodeQueueItem(value));
     signalWaiters(tx.ctl, Q.PUT_SEQ);
   }
 

@@ -12,13 +12,11 @@
 import { ByteQueue, type ByteQueueState, Q } from "./_byte_queue.ts";
 import {
   decodeFrame,
-  type EncodedItem,
-  encodeItem,
+  encodeQueueItem,
   type Frame,
   frameBytes,
-  isPlainInteger,
   PLAIN,
-  toFrame,
+  type QueueItem,
 } from "./_item_codec.ts";
 import {
   adoptHandle,
@@ -124,9 +122,9 @@ export class Queue<T = unknown> {
    */
   put(item: T, options: QueueWaitOptions = NO_OPTIONS): Promise<void> {
     // Fast path without an async frame: there is usually room.
-    let frame: EncodedItem | number;
+    let frame: QueueItem;
     try {
-      frame = isPlainInteger(item) ? item : encodeItem(item);
+      frame = encodeQueueItem(item);
       if (this.#tryPut(frame)) return DONE;
     } catch (error) {
       return Promise.reject(error);
@@ -134,7 +132,7 @@ export class Queue<T = unknown> {
     return this.#putWaiting(frame, options);
   }
 
-  async #putWaiting(frame: EncodedItem | number, options: QueueWaitOptions): Promise<void> {
+  async #putWaiting(frame: QueueItem, options: QueueWaitOptions): Promise<void> {
     const { block = true, timeout } = options;
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const ctl = this.#queue.ctl;
@@ -154,7 +152,7 @@ export class Queue<T = unknown> {
    * @throws {Full} When the queue is full.
    */
   putNowait(item: T): void {
-    if (!this.#tryPut(isPlainInteger(item) ? item : encodeItem(item))) {
+    if (!this.#tryPut(encodeQueueItem(item))) {
       throw new Full("Cannot put: the queue is full");
     }
   }
@@ -306,18 +304,13 @@ export class Queue<T = unknown> {
     return new Error(`Cannot ${action}: the queue is closed`);
   }
 
-  /** Puts an encoded item, or a plain integer (see isPlainInteger) as its digits. */
-  #tryPut(item: EncodedItem | number): boolean {
+  #tryPut(item: QueueItem): boolean {
     const queue = this.#queue;
     const ctl = queue.ctl;
     // A plain read (an Atomics.load costs a fifth of a put): a close on this
     // thread is seen at once, and one on another thread races the put anyway.
     if (ctl[Q.CLOSED] === 1) throw this.#closedError("put");
-    const done = typeof item === "number"
-      ? queue.pushInteger(PLAIN, item, this.maxsize, this.#onPut)
-      : item.tagged
-      ? queue.push(toFrame(item), this.maxsize, this.#onPut)
-      : queue.pushText(PLAIN, item.json, this.maxsize, this.#onPut);
+    const done = queue.pushItem(item, this.maxsize, this.#onPut);
     if (done) signalWaiters(ctl, Q.PUT_SEQ);
     return done;
   }
