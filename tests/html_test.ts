@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "parse5";
 import { extractPage, resolveLinks } from "../crawler/_html.ts";
 
-const corpus = new URL("../../shared/corpus/readability-pages/", import.meta.url);
+const corpus = new URL("./fixtures/corpus/", import.meta.url);
 
 interface Node {
   nodeName: string;
@@ -66,7 +66,7 @@ Deno.test("extractPage() agrees with a WHATWG parse on titles and links of the c
       );
     }
   }
-  assert.equal(pages, 130);
+  assert.equal(pages, 15);
   assert.deepEqual(disagreements, []);
 });
 

@@ -10,7 +10,7 @@ interface Case {
   type: "STANDARD" | "GOOGLE_SPECIFIC";
 }
 
-const spec = new URL("../../shared/robots-spec/correctness.json", import.meta.url);
+const spec = new URL("./fixtures/robots-spec/correctness.json", import.meta.url);
 const cases = JSON.parse(await Deno.readTextFile(spec)) as Case[];
 
 function run(c: Case): boolean {
