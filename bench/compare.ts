@@ -1,7 +1,9 @@
 // `deno task bench`: the same Pool workloads on this project, on Python 3's
 // multiprocessing.Pool(2) and on piscina 5 (Node, 2 threads), in one run.
 // Installs piscina into bench/anchors/ if needed; skips an anchor it cannot run.
-// Prints a Markdown table of values and ratios (also saved to bench/results/).
+// Prints a Markdown table of values and ratios (also saved to bench/results/),
+// and draws the ratios in docs/benchmarks.svg.
+import { type ChartBar, ratioChart } from "./_chart.ts";
 
 interface Row {
   workload: string;
@@ -75,6 +77,41 @@ const workloads: [string, string, "higher" | "lower", string][] = [
   ["cpu", "CPU-bound map speedup on 2 workers (serial / parallel)", "higher", ">= 0.95 x cores"],
 ];
 
+/** The chart's bars: how many times better than each anchor, and the target against it. */
+const bars: ChartBar[] = [];
+const chartTargets: Record<string, [anchor: string, target: number]> = {
+  start: ["piscina", 1],
+  apply: ["piscina", 3],
+  applyAsync: ["piscina", 5],
+  map: ["Python", 2],
+  queue: ["Python", 10],
+  pipe: ["Python", 10],
+  queue8m: ["Python", 3],
+  lockContended: ["Python", 5],
+  manager: ["Python", 5],
+};
+
+function addBar(
+  key: string,
+  label: string,
+  anchorName: string,
+  anchor: Map<string, Row> | string,
+  mine: Row,
+) {
+  if (typeof anchor === "string") return;
+  const theirs = anchor.get(key);
+  if (!theirs) return;
+  const rate = mine.unit.includes("/s") || key === "cpu";
+  const better = rate ? mine.value / theirs.value : theirs.value / mine.value;
+  const [targetAnchor, target] = chartTargets[key] ?? ["", 0];
+  bars.push({
+    workload: label,
+    anchor: anchorName,
+    better,
+    target: targetAnchor === anchorName ? target : undefined,
+  });
+}
+
 function cell(anchor: Map<string, Row> | string, key: string, mine: Row): string {
   if (typeof anchor === "string") return "skipped";
   const row = anchor.get(key);
@@ -99,8 +136,23 @@ const lines = [
   "| workload | this project | piscina 5 (ratio) | Python Pool(2) (ratio) | target | ours, node backend |",
   "|---|---|---|---|---|---|",
 ];
+const shortLabels: Record<string, string> = {
+  start: "start + first result",
+  apply: "apply() round trip",
+  applyAsync: "applyAsync throughput",
+  map: "map of 1M ints",
+  cpu: "CPU-bound speedup",
+  queue: "Queue, small items",
+  pipe: "Pipe, small messages",
+  queue8m: "Queue, 8 MiB arrays",
+  lockAlone: "uncontended Lock",
+  lockContended: "contended Lock",
+  manager: "Manager set + get",
+};
 for (const [key, label, , target] of workloads) {
   const mine = ours.get(key)!;
+  addBar(key, shortLabels[key], "piscina", piscina, mine);
+  addBar(key, shortLabels[key], "Python", python, mine);
   lines.push(
     `| ${label} | ${fmt(mine.value)} ${mine.unit} | ${cell(piscina, key, mine)} | ${
       cell(python, key, mine)
@@ -136,6 +188,7 @@ for (
   ]
 ) {
   const mine = oursIpc.get(key)!;
+  if (shortLabels[key]) addBar(key, shortLabels[key], "Python", pythonIpc, mine);
   lines.push(
     `| ${label} | ${fmt(mine.value)} ${mine.unit} | ${cell(pythonIpc, key, mine)} | ${target} |`,
   );
@@ -152,3 +205,12 @@ const table = lines.join("\n");
 console.log(table);
 await Deno.mkdir(new URL("results/", here), { recursive: true });
 await Deno.writeTextFile(new URL("results/latest.md", here), table + "\n");
+const chart = new URL("../docs/benchmarks.svg", here);
+await Deno.writeTextFile(
+  chart,
+  ratioChart(
+    bars,
+    `deno task bench: this project against piscina 5 and Python 3, ${navigator.hardwareConcurrency} cores`,
+  ),
+);
+console.error(`Chart: ${chart.pathname}`);
