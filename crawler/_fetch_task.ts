@@ -1,9 +1,17 @@
 // The crawler's task functions, run on Pool workers (this module is listed in
 // PoolOptions.modules). One call is one HTTP request: retries, redirects and
 // politeness are decided on the main thread, which sees every host.
+//
+// A request's whole cost stays inside its timeout: connecting, waiting for the
+// headers and reading the body are aborted at `timeoutMs`, and parsing stops
+// at the same deadline.
 
+import { decodePage } from "./_encoding.ts";
+import { describeFetchError, type FetchPhase } from "./_fetch_error.ts";
 import { extractPage } from "./_html.ts";
+import { ParseDeadlineError } from "./_parser.ts";
 import { select, type Selector } from "./_select.ts";
+import { setSafeTimeout } from "./_timer.ts";
 
 /** What one request gave. */
 export interface FetchOutcome {
@@ -13,18 +21,22 @@ export interface FetchOutcome {
   contentType: string | null;
   /** Location of a redirect, resolved. */
   location: string | null;
-  /** Retry-After in milliseconds, when the server sent one. */
+  /** Retry-After in milliseconds, when the server sent one (unbounded: the caller caps it). */
   retryAfterMs: number | null;
-  /** Bytes of body read (at most maxBytes). */
+  /** Bytes of body read (after content decoding; at most maxBytes). */
   bytes: number;
   truncated: boolean;
-  /** A network error, or undefined when a response came. */
+  /** What went wrong, or undefined when a response came and was read. */
   error?: string;
+  /** Whether trying again may help (network errors and timeouts before the body was read). */
+  retriable?: boolean;
+  /** The encoding an HTML page was decoded with (a WHATWG name). */
+  encoding?: string;
   /** For HTML pages parsed in the worker. */
   title?: string | null;
   links?: string[];
   fields?: Record<string, string | null>;
-  /** The body, when the main thread parses it (or for robots.txt). */
+  /** The text, when the main thread parses it (or for robots.txt). */
   body?: string;
   elapsedMs: number;
 }
@@ -34,7 +46,7 @@ export interface FetchTaskOptions {
   userAgent: string;
   timeoutMs: number;
   maxBytes: number;
-  /** "worker": parse HTML here; "main": return the body; "raw": return the body, no parse. */
+  /** "worker": parse HTML here; "main": return the text; "raw": return the text as UTF-8, no parse. */
   parse: "worker" | "main" | "raw";
   selectors: Selector[];
 }
@@ -42,6 +54,7 @@ export interface FetchTaskOptions {
 /** Makes one request and reads at most `maxBytes` of its body. */
 export async function fetchOnce(url: string, options: FetchTaskOptions): Promise<FetchOutcome> {
   const started = performance.now();
+  const deadline = started + options.timeoutMs;
   const outcome: FetchOutcome = {
     url,
     status: 0,
@@ -52,11 +65,19 @@ export async function fetchOnce(url: string, options: FetchTaskOptions): Promise
     truncated: false,
     elapsedMs: 0,
   };
-  const signal = AbortSignal.timeout(options.timeoutMs);
+  // Only http(s): Deno's fetch also reads file: and data: URLs.
+  if (!/^https?:\/\//i.test(url)) {
+    outcome.error = `not fetched: only http and https URLs are fetched, not ${url}`;
+    return outcome;
+  }
+  const controller = new AbortController();
+  const timer = setSafeTimeout(() => controller.abort(), options.timeoutMs);
+  let phase: FetchPhase = "response";
+  let expected: number | undefined;
   try {
     const response = await fetch(url, {
       redirect: "manual",
-      signal,
+      signal: controller.signal,
       headers: { "user-agent": options.userAgent, accept: "text/html,*/*;q=0.8" },
     });
     outcome.status = response.status;
@@ -70,58 +91,100 @@ export async function fetchOnce(url: string, options: FetchTaskOptions): Promise
       }
     }
     outcome.retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
-    const body = await readCapped(response, options.maxBytes, outcome);
+    const length = Number(response.headers.get("content-length") ?? NaN);
+    if (Number.isSafeInteger(length) && !response.headers.has("content-encoding")) {
+      expected = length;
+    }
+    phase = "body";
+    const bytes = await readCapped(response, options.maxBytes, outcome);
+    clearTimeout(timer);
     const isHtml = /^\s*(text\/html|application\/xhtml\+xml)/i.test(outcome.contentType ?? "");
-    if (options.parse === "raw" || (options.parse === "main" && isHtml)) {
-      outcome.body = body;
-    } else if (isHtml && response.status < 300) {
-      const facts = extractPage(body, url);
-      outcome.title = facts.title;
-      outcome.links = facts.links;
-      if (options.selectors.length > 0) outcome.fields = select(body, options.selectors);
+    if (options.parse === "raw") {
+      outcome.body = new TextDecoder().decode(bytes);
+    } else if (isHtml) {
+      const xml = /^\s*application\/xhtml\+xml/i.test(outcome.contentType ?? "");
+      const page = decodePage(bytes, outcome.contentType, xml);
+      outcome.encoding = page.encoding;
+      if (options.parse === "main") {
+        outcome.body = page.text;
+      } else if (response.status < 300) {
+        const facts = extractPage(page.text, url, { encoding: page.encoding, deadline });
+        outcome.title = facts.title;
+        outcome.links = facts.links;
+        if (options.selectors.length > 0) {
+          outcome.fields = select(page.text, options.selectors, deadline);
+        }
+      }
     }
   } catch (error) {
-    outcome.error = signal.aborted
-      ? `timed out after ${options.timeoutMs} ms`
-      : error instanceof Error
-      ? error.message
-      : String(error);
+    if (error instanceof ParseDeadlineError) {
+      outcome.error = `timed out after ${options.timeoutMs} ms parsing the page (${error.message})`;
+    } else if (controller.signal.aborted) {
+      outcome.error = phase === "response"
+        ? `timed out after ${options.timeoutMs} ms waiting for the response`
+        : `timed out after ${options.timeoutMs} ms reading the body (${
+          readSoFar(outcome, expected)
+        })`;
+      outcome.retriable = true;
+    } else {
+      outcome.error = describeFetchError(error, phase);
+      if (phase === "body") outcome.error += ` (${readSoFar(outcome, expected)})`;
+      outcome.retriable = true;
+    }
+  } finally {
+    clearTimeout(timer);
   }
   outcome.elapsedMs = Math.round(performance.now() - started);
   return outcome;
 }
 
-/** Reads the body as text, stopping (and cancelling the stream) past `maxBytes`. */
-async function readCapped(response: Response, maxBytes: number, outcome: FetchOutcome) {
-  if (!response.body) return "";
+function readSoFar(outcome: FetchOutcome, expected: number | undefined): string {
+  return expected === undefined
+    ? `${outcome.bytes} bytes read`
+    : `${outcome.bytes} of ${expected} bytes read`;
+}
+
+/** Reads the body, stopping (and cancelling the stream) past `maxBytes`. */
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+  outcome: FetchOutcome,
+): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const room = maxBytes - total;
-    if (value.length > room) {
-      chunks.push(value.subarray(0, room));
-      total += room;
-      outcome.truncated = true;
-      await reader.cancel();
-      break;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = maxBytes - outcome.bytes;
+      if (value.length >= room) {
+        chunks.push(value.subarray(0, room));
+        outcome.bytes += room;
+        // Exactly maxBytes is a complete body only if nothing follows.
+        outcome.truncated = value.length > room || !(await reader.read()).done;
+        break;
+      }
+      chunks.push(value);
+      outcome.bytes += value.length;
     }
-    chunks.push(value);
-    total += value.length;
+  } finally {
+    // Stops the download (and, for a compressed body, the decompression).
+    reader.cancel().catch(() => {});
   }
-  outcome.bytes = total;
-  const all = new Uint8Array(total);
+  const all = new Uint8Array(outcome.bytes);
   let at = 0;
   for (const chunk of chunks) {
     all.set(chunk, at);
     at += chunk.length;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
-/** Retry-After as milliseconds: delay-seconds or an HTTP date. */
+/**
+ * Retry-After as milliseconds (delay-seconds or an HTTP date), null when
+ * absent or unreadable. Not capped: a server may ask for years.
+ */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (value === null) return null;
   const trimmed = value.trim();

@@ -1,16 +1,19 @@
-// What a crawl record needs from a page, taken with a streaming tokenizer
-// (htmlparser2): no document is built, so parsing costs a fraction of a DOM
-// parse. The rules follow what a WHATWG parse gives (checked against parse5 on
-// the corpus in tests/html_test.ts): document.title is the first <title>
-// outside <svg>, with ASCII whitespace stripped and collapsed; links are the
-// href of <a> and <area>, resolved against the first <base href>, without
-// their fragment, http(s) only, each once in document order; <template>
-// content does not count (it is not in the document). A crawler runs no
-// scripts, so <noscript> content counts, as in a parse with scripting
-// disabled. The choice of
-// library stays behind this module.
+// What a crawl record needs from a page, taken from a streaming parse (no
+// document is built, so it costs a fraction of a DOM parse). The rules follow
+// what a WHATWG parse gives (checked against parse5 on the corpus in
+// tests/html_test.ts): document.title is the first <title> outside <svg>, with
+// ASCII whitespace stripped and collapsed; links are the href of <a> and
+// <area>, resolved against the first <base href>, without their fragment,
+// http(s) only, each once in document order; <template> content does not
+// count (it is not in the document). A crawler runs no scripts, so
+// <noscript> content counts, as in a parse with scripting disabled.
+//
+// Parsing is linear in the page's size (crawler/_parser.ts) and stops at a
+// deadline. Links are resolved as the URL standard does in a document of the
+// page's encoding: the query part of a link in a GBK page is GBK-encoded.
 
-import { Parser } from "htmlparser2";
+import { parseHtml } from "./_parser.ts";
+import { encodeQuery, isLegacyEncoding } from "./_query_encoding.ts";
 
 /** What the crawler keeps of a page. */
 export interface PageFacts {
@@ -18,13 +21,23 @@ export interface PageFacts {
   links: string[];
 }
 
+/** Options of {@linkcode extractPage}. */
+export interface ExtractOptions {
+  /** The page's encoding (a WHATWG name), for the query part of its links. @default {"utf-8"} */
+  encoding?: string;
+  /** A `performance.now()` time past which parsing stops with a ParseDeadlineError. */
+  deadline?: number;
+}
+
 /**
  * Extracts the title and links of an HTML page.
  *
  * @param html The page's text.
  * @param url The page's URL (after redirects), the base for relative links.
+ * @throws {ParseDeadlineError} When `options.deadline` passes.
  */
-export function extractPage(html: string, url: string): PageFacts {
+export function extractPage(html: string, url: string, options: ExtractOptions = {}): PageFacts {
+  const encoding = options.encoding ?? "utf-8";
   let title: string | null = null;
   let inTitle = false;
   let titleText = "";
@@ -33,18 +46,15 @@ export function extractPage(html: string, url: string): PageFacts {
   let templateDepth = 0;
   let base: URL | undefined;
   const hrefs: string[] = [];
-  const parser = new Parser({
+  parseHtml(html, {
     onopentag(name, attributes) {
       if (name === "template") templateDepth++;
       if (templateDepth > 0) return;
       if (name === "svg") svgDepth++;
       else if (name === "title" && title === null && svgDepth === 0) inTitle = true;
       else if (name === "base" && base === undefined && attributes.href !== undefined) {
-        try {
-          base = new URL(attributes.href.trim(), url);
-        } catch {
-          // An invalid base leaves the document URL as the base.
-        }
+        // An invalid base leaves the document URL as the base.
+        base = resolve(attributes.href, url, encoding);
       } else if ((name === "a" || name === "area") && attributes.href !== undefined) {
         hrefs.push(attributes.href);
       }
@@ -61,26 +71,22 @@ export function extractPage(html: string, url: string): PageFacts {
         title = collapse(titleText);
       }
     },
-  }, { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true });
-  parser.write(html);
-  parser.end();
+  }, options.deadline);
   if (inTitle) title = collapse(titleText); // unclosed <title>
-  return { title, links: resolveLinks(hrefs, base?.href ?? url) };
+  return { title, links: resolveLinks(hrefs, base?.href ?? url, encoding) };
 }
 
-/** Absolute http(s) URLs without fragments, each once, in order. */
-export function resolveLinks(hrefs: string[], base: string): string[] {
+/**
+ * Absolute http(s) URLs without fragments, each once, in order.
+ *
+ * @param encoding The document's encoding, for the query part (see {@linkcode resolve}).
+ */
+export function resolveLinks(hrefs: string[], base: string, encoding = "utf-8"): string[] {
   const seen = new Set<string>();
   const links: string[] = [];
   for (const href of hrefs) {
-    let resolved: URL;
-    try {
-      // URL parsing strips leading and trailing C0 controls and spaces, as WHATWG does.
-      resolved = new URL(href, base);
-    } catch {
-      continue;
-    }
-    if (resolved.protocol !== "http:" && resolved.protocol !== "https:") continue;
+    const resolved = resolve(href, base, encoding);
+    if (!resolved || (resolved.protocol !== "http:" && resolved.protocol !== "https:")) continue;
     resolved.hash = "";
     const link = resolved.href;
     if (!seen.has(link)) {
@@ -89,6 +95,40 @@ export function resolveLinks(hrefs: string[], base: string): string[] {
     }
   }
   return links;
+}
+
+/**
+ * Parses `href` against `base` as the URL standard does in a document in
+ * `encoding`: the query is encoded in that encoding (the path in UTF-8).
+ * Returns undefined for an invalid URL.
+ */
+export function resolve(href: string, base: string, encoding = "utf-8"): URL | undefined {
+  let url: URL;
+  try {
+    // URL parsing strips leading and trailing C0 controls and spaces, as WHATWG does.
+    url = new URL(href, base);
+  } catch {
+    return undefined;
+  }
+  if (isLegacyEncoding(encoding) && (url.protocol === "http:" || url.protocol === "https:")) {
+    const query = rawQuery(href);
+    // An ASCII query is the same in every encoding the URL standard uses.
+    if (query !== undefined && /[^\p{ASCII}]/u.test(query)) {
+      url.search = encodeQuery(query, encoding);
+    }
+  }
+  return url;
+}
+
+/** The query of `href` as written (between the first "?" and "#"), if it has one. */
+function rawQuery(href: string): string | undefined {
+  // What the URL parser sees: outer C0 controls and spaces stripped, tabs and newlines removed.
+  // deno-lint-ignore no-control-regex
+  const input = href.replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, "").replace(/[\t\n\r]/g, "");
+  const question = input.indexOf("?");
+  const hash = input.indexOf("#");
+  if (question < 0 || (hash >= 0 && hash < question)) return undefined;
+  return input.slice(question + 1, hash < 0 ? undefined : hash);
 }
 
 function collapse(text: string): string {

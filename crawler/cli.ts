@@ -1,9 +1,14 @@
 // `deno task crawl URLS_FILE [options]`: the crawler's command line.
-// Exit codes: 0 the crawl ran (page errors are data), 2 usage errors, 130 interrupted.
+// Exit codes: 0 the crawl ran (page errors are data), 1 a runtime failure
+// (the output could not be written), 2 a usage error, 130 / 143 interrupted
+// by SIGINT / SIGTERM. See docs/crawler.md.
 
-import { parseArgs } from "node:util";
-import { crawl, type CrawlRecord, type CrawlStats, newStats } from "./crawl.ts";
+import { crawl, type CrawlOptions, type CrawlRecord, type CrawlStats, newStats } from "./crawl.ts";
+import { parseArgs, UsageError } from "./_args.ts";
+import { csvCell } from "./_csv.ts";
+import { describeRange, inRange, type Limit, LIMITS } from "./_limits.ts";
 import { parseSelector, type Selector } from "./_select.ts";
+import { shown } from "./_terminal.ts";
 import { normalizeUrl, type Scope } from "./_url.ts";
 import { cpuCount } from "../mod.ts";
 
@@ -16,96 +21,99 @@ Options:
   --format FORMAT       jsonl (default), csv, or text (url:<URL> size:[N])
   --depth N             link depth to follow; 0 = only the listed URLs (default 0)
   --max-pages N         most records in all
-  --processes N         pool workers (default: cpuCount())
-  --concurrency N       requests in flight (default 16)
-  --per-host N          requests in flight per host (default 2)
+  --processes N         pool workers, at most 256 (default: cpuCount())
+  --concurrency N       requests in flight, at most 4096 (default 16)
+  --per-host N          requests in flight per host, at most 4096 (default 2)
   --delay MS            least time between requests to one host (robots.txt Crawl-delay raises it)
-  --timeout MS          per request (default 30000)
+  --timeout MS          per request, parsing included (default 30000)
   --retries N           retries of network errors, 408, 429 and 5xx-like statuses (default 2)
-  --max-bytes N         body bytes read at most (default 10485760)
+  --max-bytes N         body bytes read at most, up to 256 MiB (default 10485760)
   --scope SCOPE         same-host (default), same-origin, same-domain or any
   --user-agent S        (default dmp-crawler/0.1)
   --no-robots           ignore robots.txt
   --select NAME=CSS[@ATTR]   a field: text of the first match, or that attribute (repeatable)
   --parse main|worker   where HTML is parsed (default worker)
   --quiet               no progress display
-  -h, --help            this text`;
+  -h, --help            this text
+Delays and timeouts are at most 2147483647 ms. Exit: 0 done, 1 output failed, 2 usage error,
+130/143 interrupted (SIGINT/SIGTERM). More in docs/crawler.md.`;
 
-class UsageError extends Error {}
+const HINT = "Try 'deno task crawl --help'.";
 
 interface CliOptions {
   file: string;
   out?: string;
   format: "jsonl" | "csv" | "text";
   quiet: boolean;
-  crawl: Parameters<typeof crawl>[1] & { selectors: Selector[] };
+  crawl: CrawlOptions & { selectors: Selector[]; timeoutMs: number };
 }
 
-function integer(name: string, value: string | undefined, min: number): number | undefined {
+/** A numeric flag's value, or undefined when absent. */
+function integer(limit: Limit, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!inRange(n, limit)) {
+    throw new UsageError(`${limit.flag} must be ${describeRange(limit)}, got '${value}'`);
   }
   return n;
 }
 
-function parseCli(args: string[]): CliOptions | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        format: { type: "string" },
-        depth: { type: "string" },
-        "max-pages": { type: "string" },
-        processes: { type: "string" },
-        concurrency: { type: "string" },
-        "per-host": { type: "string" },
-        delay: { type: "string" },
-        timeout: { type: "string" },
-        retries: { type: "string" },
-        "max-bytes": { type: "string" },
-        scope: { type: "string" },
-        "user-agent": { type: "string" },
-        "no-robots": { type: "boolean" },
-        select: { type: "string", multiple: true },
-        parse: { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    const list = `${allowed.slice(0, -1).join(", ")} or ${allowed[allowed.length - 1]}`;
+    throw new UsageError(`${flag} must be ${list}, got '${value}'`);
   }
+  return value as T;
+}
+
+function parseCli(args: string[]): CliOptions | "help" {
+  const parsed = parseArgs(args, {
+    values: [
+      "out",
+      "format",
+      "depth",
+      "max-pages",
+      "processes",
+      "concurrency",
+      "per-host",
+      "delay",
+      "timeout",
+      "retries",
+      "max-bytes",
+      "scope",
+      "user-agent",
+      "parse",
+    ],
+    repeatable: ["select"],
+    flags: ["no-robots", "quiet", "help"],
+    short: { h: "help" },
+  });
   const v = parsed.values;
-  if (v.help) return "help";
+  if (parsed.flags.help) return "help";
   if (parsed.positionals.length !== 1) {
     throw new UsageError(
       parsed.positionals.length === 0
         ? "missing URLS_FILE"
-        : `expected one URLS_FILE, got ${parsed.positionals.length}`,
+        : `expected one URLS_FILE, got ${parsed.positionals.length}: ${
+          parsed.positionals.join(" ")
+        }`,
     );
   }
-  const format = v.format ?? "jsonl";
-  if (format !== "jsonl" && format !== "csv" && format !== "text") {
-    throw new UsageError(`--format must be jsonl, csv or text, got '${format}'`);
-  }
-  const scope = v.scope ?? "same-host";
-  if (!["same-host", "same-origin", "same-domain", "any"].includes(scope)) {
-    throw new UsageError(
-      `--scope must be same-host, same-origin, same-domain or any, got '${scope}'`,
-    );
-  }
-  const parse = v.parse ?? "worker";
-  if (parse !== "main" && parse !== "worker") {
-    throw new UsageError(`--parse must be main or worker, got '${parse}'`);
+  const format = oneOf("--format", v.format ?? "jsonl", ["jsonl", "csv", "text"] as const);
+  const scope = oneOf(
+    "--scope",
+    v.scope ?? "same-host",
+    ["same-host", "same-origin", "same-domain", "any"] as const satisfies readonly Scope[],
+  );
+  const parse = oneOf("--parse", v.parse ?? "worker", ["main", "worker"] as const);
+  if (v.out === "") throw new UsageError("--out needs a file name");
+  const userAgent = v["user-agent"];
+  if (userAgent !== undefined && !/^[\x20-\x7e]+$/.test(userAgent)) {
+    throw new UsageError("--user-agent must be non-empty printable ASCII (it is sent as a header)");
   }
   let selectors: Selector[];
   try {
-    selectors = (v.select ?? []).map(parseSelector);
+    selectors = (parsed.repeated.select ?? []).map(parseSelector);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -113,25 +121,29 @@ function parseCli(args: string[]): CliOptions | "help" {
     file: parsed.positionals[0],
     out: v.out,
     format,
-    quiet: v.quiet ?? false,
+    quiet: parsed.flags.quiet ?? false,
     crawl: {
-      depth: integer("depth", v.depth, 0),
-      maxPages: integer("max-pages", v["max-pages"], 1),
-      processes: integer("processes", v.processes, 1) ?? cpuCount(),
-      concurrency: integer("concurrency", v.concurrency, 1),
-      perHost: integer("per-host", v["per-host"], 1),
-      delayMs: integer("delay", v.delay, 0),
-      timeoutMs: integer("timeout", v.timeout, 1),
-      retries: integer("retries", v.retries, 0),
-      maxBytes: integer("max-bytes", v["max-bytes"], 1),
-      scope: scope as Scope,
-      userAgent: v["user-agent"],
-      robots: !v["no-robots"],
+      depth: integer(LIMITS.depth, v.depth),
+      maxPages: integer(LIMITS.maxPages, v["max-pages"]),
+      processes: integer(LIMITS.processes, v.processes) ??
+        Math.min(cpuCount(), LIMITS.processes.max),
+      concurrency: integer(LIMITS.concurrency, v.concurrency),
+      perHost: integer(LIMITS.perHost, v["per-host"]),
+      delayMs: integer(LIMITS.delayMs, v.delay),
+      timeoutMs: integer(LIMITS.timeoutMs, v.timeout) ?? 30_000,
+      retries: integer(LIMITS.retries, v.retries),
+      maxBytes: integer(LIMITS.maxBytes, v["max-bytes"]),
+      scope,
+      userAgent,
+      robots: !parsed.flags["no-robots"],
       selectors,
       parse,
     },
   };
 }
+
+/** Invalid lines reported one by one; past this many, only their count. */
+const MAX_REPORTED_LINES = 20;
 
 /** Reads the URL list: blank lines and # comments skipped, invalid lines reported and skipped. */
 async function readUrls(file: string): Promise<string[]> {
@@ -139,16 +151,41 @@ async function readUrls(file: string): Promise<string[]> {
   try {
     text = await Deno.readTextFile(file);
   } catch (error) {
-    throw new UsageError(`cannot read URLS_FILE '${file}': ${(error as Error).message}`);
+    throw new UsageError(`cannot read URLS_FILE '${file}': ${fsReason(error)}`);
   }
   const urls: string[] = [];
+  let invalid = 0;
   text.split(/\r?\n/).forEach((line, i) => {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith("#")) return;
-    if (normalizeUrl(trimmed)) urls.push(trimmed);
-    else console.error(`${file}:${i + 1}: skipped, not an http(s) URL: ${trimmed}`);
+    if (normalizeUrl(trimmed)) {
+      urls.push(trimmed);
+    } else if (++invalid <= MAX_REPORTED_LINES) {
+      say(`${shown(file)}:${i + 1}: skipped, not an http(s) URL: ${shown(trimmed)}`);
+    }
   });
+  if (invalid > MAX_REPORTED_LINES) {
+    say(`${shown(file)}: ${invalid - MAX_REPORTED_LINES} more invalid lines skipped`);
+  }
+  if (urls.length === 0) throw new UsageError(`no http(s) URL in URLS_FILE '${file}'`);
   return urls;
+}
+
+/** Opens --out, truncating it; a path that cannot be written is a usage error. */
+async function openOutput(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { write: true, create: true, truncate: true });
+  } catch (error) {
+    throw new UsageError(`cannot write --out '${path}': ${fsReason(error)}`);
+  }
+}
+
+/** Why a file operation failed, in words. */
+function fsReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory, not a file";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return error instanceof Error ? error.message : String(error);
 }
 
 const CSV_COLUMNS = [
@@ -156,6 +193,7 @@ const CSV_COLUMNS = [
   "finalUrl",
   "status",
   "contentType",
+  "encoding",
   "title",
   "links",
   "bytes",
@@ -163,15 +201,6 @@ const CSV_COLUMNS = [
   "elapsedMs",
   "error",
 ];
-
-function csvCell(value: unknown): string {
-  const text = value === null || value === undefined
-    ? ""
-    : Array.isArray(value)
-    ? value.join(" ")
-    : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 /** Formats one record as one complete line (written in one piece). */
 function formatter(format: CliOptions["format"], selectors: Selector[]): {
@@ -191,18 +220,16 @@ function formatter(format: CliOptions["format"], selectors: Selector[]): {
   };
 }
 
-function summary(stats: CrawlStats, interrupted: boolean): string {
+function summary(stats: CrawlStats, headline: string): string {
   const seconds = (performance.now() - stats.startedAt) / 1000;
   const statuses = Object.entries(stats.statuses).sort().map(([k, v]) => `${k}: ${v}`).join(", ");
   return [
-    interrupted
-      ? "Crawl interrupted (Ctrl-C): in-flight requests finished, nothing more scheduled."
-      : "Crawl finished.",
+    headline,
     `  pages            ${stats.pages} (ok ${stats.ok}, failed ${stats.failed})`,
     `  bytes            ${stats.bytes}`,
     `  statuses         ${statuses || "none"}`,
     `  retries          ${stats.retries}`,
-    `  robots.txt       ${stats.blockedByRobots} blocked`,
+    `  robots.txt       ${stats.blockedByRobots} blocked, ${stats.robotsUnreachable} not fetched as robots.txt was unreachable`,
     `  duplicates       ${stats.duplicates} filtered`,
     `  time             ${seconds.toFixed(1)} s, ${
       (stats.pages / Math.max(seconds, 1e-3)).toFixed(1)
@@ -221,10 +248,32 @@ function progressLine(stats: CrawlStats): string {
     `${(done / Math.max(seconds, 1e-3)).toFixed(1)} pages/s `;
 }
 
-/** Runs the command line; returns the exit code. */
+const encoder = new TextEncoder();
+
+/** Writes a line to stderr; a closed stderr is not worth failing for. */
+function say(text: string): void {
+  try {
+    Deno.stderr.writeSync(encoder.encode(text + "\n"));
+  } catch {
+    // Nowhere left to report to.
+  }
+}
+
+/** A failure to write the records (disk full, a closed pipe...): exit code 1. */
+class OutputError extends Error {}
+
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+/**
+ * Runs the command line; returns the exit code.
+ *
+ * @param args The arguments after the script name.
+ */
 export async function main(args: string[]): Promise<number> {
   let cli: CliOptions | "help";
   let urls: string[];
+  let output: Deno.FsFile | undefined;
   try {
     cli = parseCli(args);
     if (cli === "help") {
@@ -232,48 +281,146 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     urls = await readUrls(cli.file);
+    if (cli.out !== undefined) output = await openOutput(cli.out);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`crawl: ${error.message}\n\n${USAGE}`);
+    say(`crawl: ${shown(error.message, 300)}`);
+    say(HINT);
     return 2;
   }
-  const output = cli.out
-    ? await Deno.open(cli.out, { write: true, create: true, truncate: true })
-    : Deno.stdout;
-  const encoder = new TextEncoder();
+  try {
+    return await run(cli, urls, output);
+  } finally {
+    try {
+      output?.close();
+    } catch {
+      // Already closed by a failed write.
+    }
+  }
+}
+
+async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefined) {
+  const sink = output ?? Deno.stdout;
+  const sinkName = cli.out === undefined ? "stdout" : `'${shown(cli.out)}'`;
   const write = async (text: string) => {
     const bytes = encoder.encode(text);
-    for (let at = 0; at < bytes.length;) at += await output.write(bytes.subarray(at));
+    try {
+      for (let at = 0; at < bytes.length;) at += await sink.write(bytes.subarray(at));
+    } catch (error) {
+      throw new OutputError(
+        `cannot write records to ${sinkName}: ${fsReason(error)}`,
+        { cause: error },
+      );
+    }
   };
   const stats = newStats();
   const controller = new AbortController();
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) return; // a second Ctrl-C waits like the first: records stay whole
-    interrupted = true;
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSigint);
   const showProgress = !cli.quiet && Deno.stderr.isTerminal();
   const progress = showProgress
-    ? setInterval(() => Deno.stderr.writeSync(encoder.encode(progressLine(stats))), 100)
+    ? setInterval(() => {
+      try {
+        Deno.stderr.writeSync(encoder.encode(progressLine(stats)));
+      } catch {
+        // stderr closed: no progress then.
+      }
+    }, 100)
     : undefined;
+  const endProgress = () => {
+    clearInterval(progress);
+    if (showProgress) say(progressLine(stats));
+  };
+
+  // The first signal stops the crawl gracefully; a second one quits at once,
+  // but only between two records: the write in progress completes first, so
+  // the output never ends in half a record.
+  let stopSignal: StopSignal | undefined;
+  let writing = false;
+  let quitAfterWrite = false;
+  const quit = (): never => {
+    endProgress();
+    say(summary(
+      stats,
+      `Crawl stopped at once by a second ${stopSignal}: requests in flight were abandoned.`,
+    ));
+    try {
+      output?.close();
+    } catch {
+      // Already closed.
+    }
+    Deno.exit(SIGNAL_EXIT_CODES[stopSignal!]);
+  };
+  const listeners: [StopSignal, () => void][] = [];
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const listener = () => {
+      if (stopSignal === undefined) {
+        stopSignal = signal;
+        say(
+          `${showProgress ? "\n" : ""}Stopping (${signal}): nothing new starts; ` +
+            `${stats.inFlight} request(s) in flight end within ${cli.crawl.timeoutMs} ms. ` +
+            `Press Ctrl-C again to quit at once.`,
+        );
+        controller.abort();
+        return;
+      }
+      stopSignal = signal;
+      if (writing) quitAfterWrite = true;
+      else quit();
+    };
+    try {
+      Deno.addSignalListener(signal, listener);
+      listeners.push([signal, listener]);
+    } catch {
+      // SIGTERM cannot be listened for on Windows.
+    }
+  }
+
   const format = formatter(cli.format, cli.crawl.selectors);
+  let failure: OutputError | undefined;
   try {
     if (format.header) await write(format.header);
-    for await (const record of crawl(urls, { ...cli.crawl, stats, signal: controller.signal })) {
-      await write(format.line(record));
+    for await (
+      const record of crawl(urls, { ...cli.crawl, stats, signal: controller.signal })
+    ) {
+      writing = true;
+      try {
+        await write(format.line(record));
+      } finally {
+        writing = false;
+      }
+      if (quitAfterWrite) quit();
     }
+  } catch (error) {
+    if (!(error instanceof OutputError)) throw error;
+    failure = error;
   } finally {
-    clearInterval(progress);
-    Deno.removeSignalListener("SIGINT", onSigint);
-    if (showProgress) Deno.stderr.writeSync(encoder.encode(progressLine(stats) + "\n"));
-    if (output !== Deno.stdout) (output as Deno.FsFile).close();
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    endProgress();
   }
-  console.error(summary(stats, interrupted));
-  return interrupted ? 130 : 0;
+  if (failure) {
+    say(`crawl: ${failure.message}`);
+    say(summary(stats, "Crawl stopped: the records could not be written."));
+    return 1;
+  }
+  if (stopSignal) {
+    say(summary(
+      stats,
+      `Crawl interrupted (${stopSignal}): nothing new was started; ` +
+        `requests in flight finished or timed out.`,
+    ));
+    return SIGNAL_EXIT_CODES[stopSignal];
+  }
+  say(summary(stats, "Crawl finished."));
+  return 0;
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    // A failure of the crawler itself: a message, not a stack trace.
+    say(`crawl: ${shown(error instanceof Error ? error.message : String(error), 500)}`);
+    code = 1;
+  }
+  Deno.exit(code);
 }

@@ -2,6 +2,8 @@
 // pages, a robots.txt rule, 404/500/flaky/slow/redirect pages and a non-HTML
 // asset. It records every request it gets, per path and with timestamps.
 
+import { setSafeTimeout } from "./_timer.ts";
+
 /** A running site. */
 export interface DemoSite {
   /** Base URL, e.g. http://127.0.0.1:41234/ */
@@ -89,7 +91,7 @@ export function serveDemoSite(options: DemoSiteOptions = {}): DemoSite {
         return html("Flaky", "worked on the third try");
       }
       case "/slow":
-        await new Promise((resolve) => setTimeout(resolve, slowMs));
+        await new Promise<void>((resolve) => setSafeTimeout(resolve, slowMs));
         return html("Slow", "finally");
       case "/moved":
         return Response.redirect(new URL("/page/1", req.url), 301);

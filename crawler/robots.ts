@@ -87,8 +87,10 @@ export class RobotsTxt {
           break;
         }
         case "crawl-delay": {
+          // Kept as written, however large ("1e9", "1e999" is Infinity): the
+          // crawler decides what it does with a delay it cannot honour.
           const seconds = Number(value);
-          if (current && Number.isFinite(seconds) && seconds >= 0) current.crawlDelay = seconds;
+          if (current && value !== "" && seconds >= 0) current.crawlDelay = seconds;
           break;
         }
         case "sitemap":
@@ -139,7 +141,15 @@ export class RobotsTxt {
    * The Crawl-delay (seconds) of the group that applies to `userAgent`, if any.
    *
    * @param userAgent The crawler's user agent.
-   * @returns Seconds, or undefined.
+   * @returns Seconds as written (possibly huge, or Infinity), or undefined.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { RobotsTxt } from "./robots.ts";
+   * const robots = RobotsTxt.parse("User-agent: *\nCrawl-delay: 1e9\n");
+   * assert.equal(robots.crawlDelay("dmp-crawler/0.1"), 1e9);
+   * ```
    */
   crawlDelay(userAgent: string): number | undefined {
     const groups = this.#groupsFor(userAgent);

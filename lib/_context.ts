@@ -24,6 +24,13 @@ interface Context {
   control: Int32Array | undefined;
   /** How this thread finds functions by reference (workers only). */
   lookup: FunctionLookup | undefined;
+  /**
+   * The program's main module: `Deno.mainModule` on the main thread; in a
+   * worker (where `Deno.mainModule` is undefined) the one its parent passed
+   * on, so pools and processes started in workers find main-module functions
+   * at any depth.
+   */
+  mainModule: string | undefined;
 }
 
 const context: Context = {
@@ -34,6 +41,7 @@ const context: Context = {
   bootstrapping: false,
   control: undefined,
   lookup: undefined,
+  mainModule: Deno.mainModule,
 };
 
 /** This thread's identity. */
@@ -48,7 +56,9 @@ export function enterWorker(
   parent: { name: string; pid: number },
   counters: SharedArrayBuffer,
   control: SharedArrayBuffer,
+  mainModule: string,
 ): void {
+  context.mainModule = mainModule || undefined;
   context.name = name;
   context.pid = pid;
   context.parent = parent;

@@ -74,11 +74,14 @@ export function resolveFunction(
       }
     }
   }
-  const where = namespaces.map((n) => n.url).join(", ");
+  const where = namespaces.length === 0
+    ? "any module (the worker knows no main module, and 'modules' is empty)"
+    : namespaces.map((n) => n.url).join(", ");
   throw new TypeError(
-    `Cannot run task: function '${name}' is not exported from ${where}; a nested function ` +
-      `or closure cannot travel to a worker. Move it to the top level with 'export function ` +
-      `${name}(...)' in the main module, or list the module that exports it in 'modules'`,
+    `Cannot run task: function '${name}' is not exported from ${where}; a task function must ` +
+      `be exported from the main module or from a module listed in 'modules'. If '${name}' is ` +
+      `imported from another module, add that module to 'modules'; if it is nested in ` +
+      `another function, move it to the top level as 'export function ${name}(...)'`,
   );
 }
 

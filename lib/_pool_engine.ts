@@ -32,6 +32,7 @@ import {
   type WorkerSettings,
 } from "./_worker_handle.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
+import { describeValue } from "./_timeout.ts";
 import { nextPid } from "./_context.ts";
 import type { PoolBackend } from "./pool.ts";
 
@@ -48,13 +49,26 @@ export interface EngineConfig {
   backend: PoolBackend;
   concurrency: number;
   maxtasksperchild: number | undefined;
-  settings: Omit<WorkerSettings, "resultBell" | "oneShot">;
+  /**
+   * The initializer's arguments, shared objects among them still live: each
+   * worker gets them reduced for itself (see #initargsFor).
+   */
+  initargs: unknown[];
+  settings: Omit<WorkerSettings, "resultBell" | "oneShot" | "initargs">;
 }
 
 /** Runs tasks on a set of workers; the Pool facade is its only user. */
 export class PoolEngine {
   #config: EngineConfig;
-  #settings: WorkerSettings;
+  #settings: Omit<WorkerSettings, "initargs">;
+  /** The initial workers' initargs, reduced when the pool was made (see #initargsFor). */
+  #initPacks: unknown[][];
+  /** Callers of join() waiting for the workers to start (see #whenStarted). */
+  #started: (() => void)[] = [];
+  /** Whether the stuck-worker warning was printed (once per pool). */
+  #warnedStuck = false;
+  /** True while the constructor starts the first worker. */
+  #constructing = false;
   #workers: WorkerHandle[] = [];
   #queue: PendingTask[] = [];
   #queueHead = 0;
@@ -85,7 +99,17 @@ export class PoolEngine {
       oneShot: false,
     };
     this.#toSpawn = config.processes;
-    this.#spawnNext(true);
+    // Reduced now, as Python's workers inherit them when the pool starts:
+    // the caller may drop its own handles (close a Connection) right away.
+    this.#initPacks = config.settings.initializer
+      ? Array.from({ length: config.processes }, () => packShared(config.initargs) as unknown[])
+      : [];
+    this.#constructing = true;
+    try {
+      this.#spawnNext(true);
+    } finally {
+      this.#constructing = false;
+    }
   }
 
   /** `"run"`, `"close"`, `"terminate"` or `"broken"`. */
@@ -153,34 +177,93 @@ export class PoolEngine {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Waits for queued tasks to finish, then stops the workers. */
+  /**
+   * Waits for queued tasks to finish, then stops the workers. With an
+   * initializer it also waits until every worker has started and run it:
+   * Python starts all workers with the pool, so `close()` right after
+   * construction still runs the initializer once per worker.
+   */
   async join(): Promise<void> {
     if (this.#state === "run") {
       throw new Error("Cannot join the pool: call close() or terminate() first");
     }
     await this.#whenIdle();
+    if (this.#config.settings.initializer) await this.#whenStarted();
     await this.#stopWorkers();
   }
 
   /** Stops the workers now; unfinished tasks fail. */
   async terminate(): Promise<void> {
+    // What each worker runs now, for the warning about a stuck one.
+    const busy = new Map<WorkerHandle, string>();
+    for (const worker of this.#workers) {
+      const task = worker.inflight.values().next().value;
+      if (task) busy.set(worker, task.fn.name);
+    }
     if (this.#state !== "terminate" && this.#state !== "broken") {
       this.#state = "terminate";
       this.#failAll(() => new Error("The pool was terminated before the task finished"));
     }
-    await this.#stopWorkers();
+    await this.#stopWorkers(busy);
   }
 
-  #stopWorkers(): Promise<void> {
+  #stopWorkers(busy?: Map<WorkerHandle, string>): Promise<void> {
     this.#toSpawn = 0;
     clearTimeout(this.#spawnTimer);
+    this.#spawnTimer = undefined;
+    // Workers never started let go of their reduced initargs (a Connection's reference).
+    for (const pack of this.#initPacks.splice(0)) discardShared(pack);
+    this.#checkStarted();
     this.#stopped ??= (async () => {
       const workers = this.#workers;
       this.#workers = [];
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(workers.map((w) => {
+        const task = busy?.get(w);
+        return w.terminate(task === undefined ? undefined : () => this.#warnStuck(w, task));
+      }));
       this.#wake();
     })();
     return this.#stopped;
+  }
+
+  /** Prints, once per pool, that a worker stuck in a loop keeps the program alive. */
+  #warnStuck(worker: WorkerHandle, task: string): void {
+    if (this.#warnedStuck) return;
+    this.#warnedStuck = true;
+    console.warn(
+      `Warning: pool worker ${worker.name} (pid ${worker.pid}) did not stop within 1 s of ` +
+        `terminate(): task '${task}' seems stuck in a synchronous loop, which a Web Worker ` +
+        `cannot be stopped in, so the program may never exit. Use backend: "node" for tasks ` +
+        `that may hang: its terminate() stops them.`,
+    );
+  }
+
+  /** Resolves once every worker to start has started and run its initializer (or died). */
+  #whenStarted(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#started.push(resolve);
+      this.#checkStarted();
+    });
+  }
+
+  #checkStarted(): void {
+    if (this.#started.length === 0) return;
+    const stopping = this.#state === "terminate" || this.#state === "broken";
+    if (!stopping && (this.#toSpawn > 0 || this.#workers.some((w) => !w.ready && !w.dead))) {
+      return;
+    }
+    const started = this.#started;
+    this.#started = [];
+    for (const resolve of started) resolve();
+  }
+
+  /**
+   * The initargs a new worker gets: an initial worker's were reduced with the
+   * pool; a replacement's are reduced now.
+   */
+  #initargsFor(): unknown[] {
+    if (!this.#config.settings.initializer) return [];
+    return this.#initPacks.pop() ?? packShared(this.#config.initargs) as unknown[];
   }
 
   /** Starts the next missing worker, now or on the next event-loop turn. */
@@ -206,17 +289,37 @@ export class PoolEngine {
     if (this.#toSpawn === 0) return;
     this.#toSpawn--;
     const pid = nextPid();
-    const worker = new WorkerHandle(
-      this.#nodeWorkerClass,
-      { pid, name: `PoolWorker-${pid}` },
-      this.#settings,
-      {
-        outcome: (w, o) => this.#onOutcome(w, o),
-        ready: (w) => this.#onReady(w),
-        initFailed: (w, e) => this.#onInitFailed(w, e),
-        death: (w, reason) => this.#onDeath(w, reason),
-      },
-    );
+    const initargs = this.#initargsFor();
+    let worker: WorkerHandle;
+    try {
+      worker = new WorkerHandle(
+        this.#nodeWorkerClass,
+        { pid, name: `PoolWorker-${pid}` },
+        { ...this.#settings, initargs },
+        {
+          outcome: (w, o) => this.#onOutcome(w, o),
+          ready: (w) => this.#onReady(w),
+          initFailed: (w, e) => this.#onInitFailed(w, e),
+          death: (w, reason) => this.#onDeath(w, reason),
+        },
+      );
+    } catch (error) {
+      // The initargs cannot travel (a value structured clone refuses).
+      discardShared(initargs);
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (this.#constructing) {
+        // The first worker starts in the constructor: fail there, as Python's Pool() raises.
+        for (const pack of this.#initPacks.splice(0)) discardShared(pack);
+        throw new TypeError(
+          `Cannot create pool: 'initargs' cannot be sent to a worker (${reason})`,
+          { cause: error },
+        );
+      }
+      return this.#break(
+        `Pool worker PoolWorker-${pid} could not start: its initargs cannot be sent`,
+        error,
+      );
+    }
     this.#workers.push(worker);
     this.#scheduleDispatch();
     if (this.#queueHead < this.#queue.length) this.#spawnNext();
@@ -229,6 +332,7 @@ export class PoolEngine {
    * of a new pool came ~10 ms later for it.
    */
   #onReady(worker: WorkerHandle): void {
+    this.#checkStarted();
     if (worker.inflight.size > 0 && this.#queueHead >= this.#queue.length) {
       this.#spawnAfter = worker;
     } else {
@@ -336,7 +440,16 @@ export class PoolEngine {
   }
 
   #drainAll(): void {
-    for (const worker of this.#workers) worker.drain();
+    const workers = this.#workers;
+    for (let i = 0; i < workers.length; i++) {
+      const worker = workers[i];
+      worker.drain();
+      // Its outcome may have retired it (maxtasksperchild), which takes it out
+      // of the list: the next worker is now at i. Skipping it lost its
+      // outcome, whose bell was already seen, and join() hung (Python's
+      // issue #10332). An index loop, not a copy: this runs at every wake-up.
+      if (workers[i] !== worker) i--;
+    }
   }
 
   #onOutcome(worker: WorkerHandle, [kind, id, value]: ToMain): void {
@@ -377,11 +490,22 @@ export class PoolEngine {
   }
 
   #onDeath(worker: WorkerHandle, reason: string): void {
+    if (!worker.ready) {
+      // It died while importing the task modules or running the initializer
+      // (Deno.exit() there, say): a replacement would do the same, for ever.
+      // ("ready" comes before any outcome or exit of a task: one port, in order.)
+      return this.#break(
+        `Pool worker ${worker.name} could not start: it ${reason} while importing the task ` +
+          `modules or running the initializer`,
+        undefined,
+      );
+    }
     this.#remove(worker);
     const lost = [...worker.inflight.values()];
     worker.inflight.clear();
     this.#spawnDeferred(worker);
     this.#replace();
+    this.#checkStarted();
     for (const task of lost) {
       this.#settle(
         task,
@@ -397,14 +521,20 @@ export class PoolEngine {
   }
 
   #onInitFailed(worker: WorkerHandle, wire: WireError): void {
-    if (this.#state === "broken" || this.#state === "terminate") return;
-    const cause = fromWireError(wire);
-    const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    this.#brokenError = new Error(
+    this.#break(
       `Pool worker ${worker.name} could not start (importing the task modules or running the ` +
-        `initializer failed): ${text}`,
-      { cause },
+        `initializer failed)`,
+      fromWireError(wire),
     );
+  }
+
+  /** The pool cannot go on: every task fails with `what` and its cause. */
+  #break(what: string, cause: unknown): void {
+    if (this.#state === "broken" || this.#state === "terminate") return;
+    const text = cause === undefined
+      ? ""
+      : `: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : describeValue(cause)}`;
+    this.#brokenError = new Error(`${what}${text}`, { cause });
     this.#state = "broken";
     const error = this.#brokenError;
     this.#failAll(() => error);

@@ -35,7 +35,14 @@ export const THREAD = {
   CRITICAL: 0,
   /** 1 once the main thread is about to terminate the worker. */
   STOP: 1,
-  BYTES: 8,
+  /** 1 once the worker runs tasks (its modules are imported, its initializer done). */
+  RUNNING: 2,
+  /**
+   * Bumped by the worker when it handles a "ping": a worker that does not
+   * answer while its event loop should be free is stuck in a synchronous loop.
+   */
+  PONG: 3,
+  BYTES: 16,
 } as const;
 
 /** Capacity in bytes of each ring; frames that do not fit go by postMessage. */
@@ -102,4 +109,11 @@ export type WorkerControl =
   /** The worker called `close()` on itself: its tasks will not finish. */
   | { t: "closing" }
   /** An error escaped outside any task (node backend reports it here). */
-  | { t: "fatal"; error: WireError };
+  | { t: "fatal"; error: WireError }
+  /** The worker called `Deno.exit(code)` (or `process.exit`): it is about to end. */
+  | { t: "exit"; code: number };
+
+/** Main → worker control: answer by bumping THREAD.PONG (see WorkerHandle.terminate). */
+export interface PingMessage {
+  t: "ping";
+}

@@ -1,12 +1,16 @@
-// Errors cross the wire as plain JSON-safe records and are rebuilt on the
-// other side: built-in classes stay themselves, other classes keep their
-// `name`, and the remote stack travels in `cause` (like CPython's pool, which
-// attaches the remote traceback as __cause__).
+// Errors cross the wire as plain records and are rebuilt on the other side:
+// built-in classes stay themselves, other classes keep their `name`, and the
+// remote stack travels in `cause` (like CPython's pool, which attaches the
+// remote traceback as __cause__). A thrown value that is not an Error travels
+// as itself, with structured-clone fidelity as results do (the worker sends
+// it by postMessage when JSON cannot carry it); see describeThrown() for one
+// that cannot be cloned.
 import { RemoteError } from "./errors.ts";
+import { describeValue } from "./_timeout.ts";
 
 /** An error as it travels between threads. */
 export interface WireError {
-  /** `true` when the thrown value was an Error; otherwise `value` holds it. */
+  /** `true` when the thrown value was an Error; otherwise `value` holds it, as thrown. */
   e: boolean;
   name?: string;
   message?: string;
@@ -30,28 +34,56 @@ export const BUILTIN_ERRORS: Record<
   URIError,
 };
 
-/** Flattens a thrown value into a JSON-safe record. */
+/**
+ * Flattens a thrown value into a record: an Error into JSON-safe fields, any
+ * other value kept as it is. Never throws, whatever was thrown (a getter or
+ * `toString` that throws, a revoked Proxy...).
+ */
 export function toWireError(thrown: unknown): WireError {
-  if (!(thrown instanceof Error)) {
-    const t = typeof thrown;
-    const plain = thrown === null || t === "string" || t === "number" || t === "boolean";
-    return { e: false, value: plain ? thrown : String(thrown) };
-  }
-  const props: Record<string, string | number | boolean | null> = {};
-  for (const key of Object.keys(thrown)) {
-    const v = (thrown as unknown as Record<string, unknown>)[key];
-    if (key === "name" || key === "message" || key === "stack") continue;
-    if (v === null || ["string", "number", "boolean"].includes(typeof v)) {
-      props[key] = v as string | number | boolean | null;
+  try {
+    if (!(thrown instanceof Error)) return { e: false, value: thrown };
+    const props: Record<string, string | number | boolean | null> = {};
+    for (const key of Object.keys(thrown)) {
+      if (key === "name" || key === "message" || key === "stack") continue;
+      const v = (thrown as unknown as Record<string, unknown>)[key];
+      if (v === null || ["string", "number", "boolean"].includes(typeof v)) {
+        props[key] = v as string | number | boolean | null;
+      }
     }
+    const name = String(thrown.name);
+    const message = String(thrown.message);
+    const stack = thrown.stack;
+    return {
+      e: true,
+      name,
+      message,
+      stack: typeof stack === "string" ? stack : `${name}: ${message}`,
+      props,
+    };
+  } catch (error) {
+    return describeThrown(thrown, error, "the task", "reading it threw");
   }
-  return {
-    e: true,
-    name: thrown.name,
-    message: thrown.message,
-    stack: thrown.stack ?? `${thrown.name}: ${thrown.message}`,
-    props,
-  };
+}
+
+/**
+ * The record for a thrown value that cannot be sent as it is (it cannot be
+ * cloned, or reading it threw): a TypeError that describes it and says why.
+ */
+export function describeThrown(
+  thrown: unknown,
+  reason: unknown,
+  who = "the task",
+  problem = "it cannot be cloned",
+): WireError {
+  let why: string;
+  try {
+    why = reason instanceof Error ? `${reason.name}: ${reason.message}` : describeValue(reason);
+  } catch {
+    why = describeValue(reason);
+  }
+  const message = `Cannot send what ${who} threw to the main thread: ` +
+    `${describeValue(thrown)}, and ${problem} (${why})`;
+  return { e: true, name: "TypeError", message, stack: `TypeError: ${message}`, props: {} };
 }
 
 /** Rebuilds a thrown value from its record, with the remote stack as cause. */

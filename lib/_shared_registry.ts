@@ -98,8 +98,22 @@ export function learnShared(id: number, type: string, state: SharedState): void 
 }
 
 /**
- * Main side: the state with this id, once known. `reply` gets it (at once or
- * when a worker announces it).
+ * A child worker announced a state. In a worker that started it (a pool or
+ * process inside a worker), the announcement goes on up: the main thread is
+ * the directory for every thread, at any depth.
+ */
+export function relayShared(id: number, type: string, state: SharedState): void {
+  learnShared(id, type, state);
+  if (channel && !announced.has(id)) {
+    announced.add(id);
+    channel({ t: "share", id, type, state });
+  }
+}
+
+/**
+ * Answers a child worker's look-up: `reply` gets the state with this id, at
+ * once or when it becomes known (announced by a worker; in a worker, asked of
+ * its own parent).
  */
 export function lookupShared(id: number, reply: (type: string, state: SharedState) => void): void {
   const known = states.get(id);
@@ -110,6 +124,7 @@ export function lookupShared(id: number, reply: (type: string, state: SharedStat
     reply(found.type, found.state);
   });
   waiting.set(id, list);
+  if (channel && list.length === 1) channel({ t: "lookup", id });
 }
 
 function isShareable(value: unknown): value is Shareable {

@@ -14,6 +14,7 @@
 // more.
 
 import { inWorker } from "./_context.ts";
+import { MAX_DELAY } from "./_timeout.ts";
 
 const SPIN_MS = 0.02;
 
@@ -93,14 +94,19 @@ async function sleepOn(
   // On the main thread a pending waitAsync does not keep Deno's event loop
   // alive, and Deno does not run waitAsync's own timeout: a timer does both.
   // Without it, a wait woken from this very thread (or never, where Python
-  // would block forever) could end the program.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timed-out">((resolve) => {
-    timer = setTimeout(() => resolve("timed-out"), timeout ?? 2 ** 31 - 1);
-  });
-  const result = await Promise.race([wait.value, timedOut]);
-  clearTimeout(timer);
-  if (result !== "timed-out") return true;
+  // would block forever) could end the program. setTimeout takes at most
+  // MAX_DELAY: a longer (or endless) wait re-arms it on the same waitAsync.
+  for (let left = timeout ?? Infinity; left > 0;) {
+    const step = Math.min(left, MAX_DELAY);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timed-out">((resolve) => {
+      timer = setTimeout(() => resolve("timed-out"), step);
+    });
+    const result = await Promise.race([wait.value, timedOut]);
+    clearTimeout(timer);
+    if (result !== "timed-out") return true;
+    left -= step;
+  }
   // Release the abandoned waitAsync; other waiters wake, re-check and wait again.
   Atomics.notify(cells, index);
   return Atomics.load(cells, index) !== seen;

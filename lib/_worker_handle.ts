@@ -26,8 +26,8 @@ import { Ring } from "./_ring.ts";
 import { threadContext } from "./_context.ts";
 import {
   type DirectoryMessage,
-  learnShared,
   lookupShared,
+  relayShared,
   unpackShared,
 } from "./_shared_registry.ts";
 
@@ -49,7 +49,8 @@ export interface WorkerEvents {
   outcome(worker: WorkerHandle, outcome: ToMain): void;
   ready(worker: WorkerHandle): void;
   initFailed(worker: WorkerHandle, error: WireError): void;
-  death(worker: WorkerHandle, reason: string): void;
+  /** The worker ended by itself; `exitCode` when it called `Deno.exit(exitCode)`. */
+  death(worker: WorkerHandle, reason: string, exitCode?: number): void;
 }
 
 /** Settings shared by all workers of a pool. */
@@ -57,6 +58,9 @@ export type WorkerSettings = Omit<
   InitMessage,
   "t" | "name" | "pid" | "parent" | "toWorker" | "toMain" | "threadControl"
 >;
+
+/** How long a worker may take to answer a ping at terminate() before it counts as stuck. */
+const STUCK_MS = 1_000;
 
 const WEB_ENTRY = new URL("./_worker.ts", import.meta.url);
 const NODE_ENTRY = nodeEntry(new URL("./_worker_node.ts", import.meta.url));
@@ -96,6 +100,8 @@ export class WorkerHandle {
   /** No more tasks go to a retiring worker; it stops once its tasks are done. */
   retiring = false;
   dead = false;
+  /** Whether it reported "ready" (its modules imported, its initializer done). */
+  ready = false;
   #events: WorkerEvents;
   #web?: Worker;
   #node?: NodeWorker;
@@ -104,6 +110,8 @@ export class WorkerHandle {
   #batch: ToWorker[] = [];
   #control = new Int32Array(new SharedArrayBuffer(THREAD.BYTES));
   #defined = new Set<number>();
+  /** Whether the thread ended by itself (then nothing answers a ping). */
+  #ended = false;
 
   /**
    * Starts the thread: a Web Worker, or a node worker when `NodeWorkerClass`
@@ -133,8 +141,15 @@ export class WorkerHandle {
       const thread = new NodeWorkerClass(NODE_ENTRY, { name: this.name } as object);
       thread.on("message", (m: unknown) => this.#receive(m));
       thread.on("error", (e: unknown) => this.#die(`raised an uncaught error: ${message(e)}`));
-      thread.on("exit", (code: number) => this.#die(`exited with code ${code}`));
-      thread.postMessage(init);
+      thread.on("exit", (code: number) => this.#die(`exited with code ${code}`, code));
+      try {
+        thread.postMessage(init);
+      } catch (error) {
+        // The initargs cannot be cloned: no thread is left behind.
+        thread.removeAllListeners("exit");
+        thread.terminate();
+        throw error;
+      }
       // A daemon Process: the program may end while it runs (and ends it).
       if (identity.unref) thread.unref();
       this.#node = thread;
@@ -147,7 +162,12 @@ export class WorkerHandle {
         this.#die(`raised an uncaught error outside its task: ${e.message}`);
       };
       thread.onmessageerror = () => this.#die("sent a message that could not be read");
-      thread.postMessage(init);
+      try {
+        thread.postMessage(init);
+      } catch (error) {
+        thread.terminate(); // the initargs cannot be cloned: no thread is left behind
+        throw error;
+      }
       this.#web = thread;
     }
   }
@@ -199,10 +219,20 @@ export class WorkerHandle {
   /**
    * Stops the thread, never inside a shared-memory critical section (see
    * _context.ts); resolves when it is gone.
+   *
+   * A Web Worker stuck in a synchronous loop cannot be stopped (Deno's
+   * terminate() waits for its event loop), and keeps the program alive. With
+   * `onStuck`, a web worker that runs tasks is asked first whether its event
+   * loop is free: one that does not answer within STUCK_MS is stuck, and
+   * `onStuck` runs before it is terminated (as far as it can be).
    */
-  async terminate(): Promise<void> {
+  async terminate(onStuck?: () => void): Promise<void> {
     this.dead = true;
     Atomics.store(this.#control, THREAD.STOP, 1);
+    const running = Atomics.load(this.#control, THREAD.RUNNING) === 1;
+    if (onStuck && this.#web && running && !this.#ended) {
+      if (!(await this.#answers())) onStuck();
+    }
     // Critical sections last a copy at most; the bound is for safety only.
     const until = performance.now() + 5_000;
     while (Atomics.load(this.#control, THREAD.CRITICAL) > 0 && performance.now() < until) {
@@ -215,6 +245,26 @@ export class WorkerHandle {
       this.#node.on("error", () => {});
       await this.#node.terminate();
     }
+  }
+
+  /** Pings the worker; whether it answers within STUCK_MS. */
+  async #answers(): Promise<boolean> {
+    const cells = this.#control;
+    const seen = Atomics.load(cells, THREAD.PONG);
+    this.#web!.postMessage({ t: "ping" });
+    const wait = Atomics.waitAsync(cells, THREAD.PONG, seen);
+    if (!wait.async) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timed-out">((resolve) => {
+      const t = setTimeout(() => resolve("timed-out"), STUCK_MS);
+      // Not a reason to keep the program alive: the worker is, while it lives.
+      Deno.unrefTimer(t);
+      timer = t;
+    });
+    const result = await Promise.race([wait.value, timedOut]);
+    clearTimeout(timer);
+    if (result === "timed-out") Atomics.notify(cells, THREAD.PONG); // release the waitAsync
+    return Atomics.load(cells, THREAD.PONG) !== seen;
   }
 
   #postControl(m: unknown): void {
@@ -252,7 +302,7 @@ export class WorkerHandle {
     const control = m as WorkerControl | DirectoryMessage;
     switch (control.t) {
       case "share":
-        learnShared(control.id, control.type, control.state);
+        relayShared(control.id, control.type, control.state);
         break;
       case "lookup":
         lookupShared(control.id, (type, state) => {
@@ -260,6 +310,7 @@ export class WorkerHandle {
         });
         break;
       case "ready":
+        this.ready = true;
         this.#events.ready(this);
         break;
       case "init-failed":
@@ -271,17 +322,21 @@ export class WorkerHandle {
       case "fatal":
         this.#die(`raised an uncaught error outside its task: ${control.error.message}`);
         break;
+      case "exit":
+        this.#die(`exited with code ${control.code}`, control.code);
+        break;
     }
   }
 
-  #die(reason: string): void {
+  #die(reason: string, exitCode?: number): void {
     if (this.dead) return;
     // Outcomes already in the ring were completed before the death: keep them.
     this.drain();
     this.dead = true;
+    this.#ended = true;
     this.#web?.terminate();
     this.#node?.terminate().catch(() => {});
-    this.#events.death(this, reason);
+    this.#events.death(this, reason, exitCode);
   }
 }
 

@@ -10,7 +10,7 @@
 // Web Worker cannot be terminated, and timers and I/O of async tasks need the
 // event loop, so the synchronous wait is used only when no task is running.
 
-import { enterWorker, setBootstrapping, setFunctionLookup } from "./_context.ts";
+import { enterWorker, setBootstrapping, setFunctionLookup, threadContext } from "./_context.ts";
 import { resolveFunction } from "./_function_ref.ts";
 import { isJsonSafe } from "./_json_safe.ts";
 import { packNumbers } from "./_number_array.ts";
@@ -20,12 +20,14 @@ import {
   ERR,
   type InitMessage,
   OK,
+  type PingMessage,
   RING,
+  THREAD,
   type ToMain,
   type ToWorker,
   type WorkerControl,
 } from "./_protocol.ts";
-import { toWireError } from "./_remote_error.ts";
+import { describeThrown, toWireError, type WireError } from "./_remote_error.ts";
 import { Ring } from "./_ring.ts";
 import {
   learnShared,
@@ -91,9 +93,10 @@ export function runWorker(workerPort: WorkerPort): void {
       handle(task);
       return;
     }
-    const control = message as InitMessage | SharedAnswer;
+    const control = message as InitMessage | SharedAnswer | PingMessage;
     if (control.t === "init") init(control);
     else if (control.t === "shared") learnShared(control.id, control.type, control.state);
+    else if (control.t === "ping") pong();
   });
 }
 
@@ -104,7 +107,10 @@ let concurrency = 1;
 let oneShot = false;
 let mainModule = "";
 const namespaces: { url: string; exports: Record<string, unknown> }[] = [];
-let mainModuleLoaded = false;
+/** The import of the main module, once a function needed it (one for all of them). */
+let mainImport: Promise<void> | undefined;
+/** Whether the main module is imported: a function not found now is not exported at all. */
+let mainImported = false;
 
 /** Resolved functions, or the error that resolving them gave. */
 const functions = new Map<number, Fn | Error>();
@@ -120,7 +126,7 @@ let outcomes: ToMain[] = [];
 let flushScheduled = false;
 
 async function init(m: InitMessage): Promise<void> {
-  enterWorker(m.name, m.pid, m.parent, m.counters, m.threadControl);
+  enterWorker(m.name, m.pid, m.parent, m.counters, m.threadControl, m.mainModule);
   setFunctionLookup(lookup);
   setDirectoryChannel((message) => port.post(message));
   inbox = new Ring(m.toWorker);
@@ -130,8 +136,15 @@ async function init(m: InitMessage): Promise<void> {
   oneShot = m.oneShot;
   mainModule = m.mainModule;
   port.interceptClose?.(() => {
-    flush();
+    ending();
     control({ t: "closing" });
+  });
+  // Deno.exit() (and node's process.exit()) in a worker ends the worker only,
+  // and a Web Worker's end sends no event: the pool would wait for its tasks
+  // for ever. Both dispatch "unload" first, with the exit code set.
+  addEventListener("unload", () => {
+    ending();
+    control({ t: "exit", code: Deno.exitCode });
   });
   try {
     setBootstrapping(true);
@@ -139,10 +152,16 @@ async function init(m: InitMessage): Promise<void> {
     if (m.initializer) {
       const init = await lookup(m.initializer[0], m.initializer[1]);
       setBootstrapping(false);
-      await init(...m.initargs);
+      // Shared objects (a Lock, a Queue, a Value...) arrive as their state.
+      await init(...(unpackShared(m.initargs) as unknown[]));
     }
   } catch (error) {
-    control({ t: "init-failed", error: toWireError(error) });
+    const wire = toWireError(error);
+    try {
+      control({ t: "init-failed", error: wire });
+    } catch (reason) {
+      control({ t: "init-failed", error: describeThrown(error, reason, "the initializer") });
+    }
     return;
   } finally {
     setBootstrapping(false);
@@ -154,6 +173,12 @@ async function init(m: InitMessage): Promise<void> {
   pump();
 }
 
+/** The worker ends by itself: outcomes go out, and a Process's handles close as its fds would. */
+function ending(): void {
+  flush();
+  if (oneShot) runProcessEndHooks();
+}
+
 function control(message: WorkerControl): void {
   port.post(message);
 }
@@ -163,16 +188,33 @@ async function lookup(name: string, src: string): Promise<Fn> {
   try {
     return resolveFunction(name, src, namespaces);
   } catch (error) {
-    if (mainModuleLoaded || !mainModule) throw error;
+    if (mainImported || !mainModule) throw error;
   }
-  mainModuleLoaded = true;
+  // Every function that is not found yet waits for the same import: two
+  // functions first called at once must both look again once it is in (a
+  // flag set before the import finished told the second one, wrongly, that
+  // its function did not exist).
+  mainImport ??= importMainModule();
+  await mainImport;
+  return resolveFunction(name, src, namespaces);
+}
+
+async function importMainModule(): Promise<void> {
   setBootstrapping(true);
   try {
     namespaces.push({ url: mainModule, exports: await import(mainModule) });
+    mainImported = true;
   } finally {
     setBootstrapping(false);
   }
-  return resolveFunction(name, src, namespaces);
+}
+
+/** Answers the main thread's ping (see WorkerHandle.terminate): this thread is not stuck. */
+function pong(): void {
+  const cells = threadContext().control;
+  if (!cells) return;
+  Atomics.add(cells, THREAD.PONG, 1);
+  Atomics.notify(cells, THREAD.PONG);
 }
 
 function handle(message: ToWorker): void {
@@ -189,7 +231,7 @@ function define(fnId: number, name: string, src: string): void {
   try {
     functions.set(fnId, resolveFunction(name, src, namespaces));
   } catch (error) {
-    if (mainModuleLoaded || !mainModule) {
+    if (mainImported || !mainModule) {
       functions.set(fnId, error as Error);
     } else {
       // The function lives in the main module, imported on first use.
@@ -243,7 +285,9 @@ function run(task: Task): void {
   try {
     const out = chunk ? runChunk(fn, task[3], task[4] === 1) : fn(...task[3]);
     if (isThenable(out)) {
-      out.then(
+      // Promise.resolve() returns a native promise as it is; a foreign
+      // thenable is adopted, so its callbacks can fire once only.
+      Promise.resolve(out).then(
         (v) => finish(taskId, fnId, chunk, true, v),
         (e) => finish(taskId, fnId, chunk, false, e),
       );
@@ -285,24 +329,34 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === "function";
 }
 
+/** Sends a task's outcome. Never throws, whatever the task returned or threw. */
 function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value: unknown): void {
   running--;
   if (oneShot) runProcessEndHooks();
   if (ok) {
-    const packed = chunk ? packNumbers(value as unknown[]) : undefined;
-    if (packed) {
-      port.post([OK, taskId, packed], [packed.buffer]);
-    } else if (oneShot) {
-      // A Process's return value is dropped, as Python drops it: the ring
-      // carries the outcome, with no postMessage (see init()).
-      outcomes.push([OK, taskId, null]);
-    } else if (isJsonSafe(value)) {
-      outcomes.push([OK, taskId, value]);
-    } else {
-      postOutcome(taskId, fnId, value);
+    try {
+      const packed = chunk ? packNumbers(value as unknown[]) : undefined;
+      if (packed) {
+        port.post([OK, taskId, packed], [packed.buffer]);
+      } else if (oneShot) {
+        // A Process's return value is dropped, as Python drops it: the ring
+        // carries the outcome, with no postMessage (see init()).
+        outcomes.push([OK, taskId, null]);
+      } else if (isJsonSafe(value)) {
+        outcomes.push([OK, taskId, value]);
+      } else {
+        port.post([OK, taskId, packShared(value)]);
+      }
+    } catch (error) {
+      // The result cannot be cloned (or reading it threw: a getter, a Proxy).
+      const reason = error instanceof Error ? error.message : String(error);
+      const sendError = new TypeError(
+        `Cannot send the result of task '${names.get(fnId)}' to the main thread: ${reason}`,
+      );
+      outcomes.push([ERR, taskId, toWireError(sendError)]);
     }
   } else {
-    outcomes.push([ERR, taskId, toWireError(value)]);
+    sendError(taskId, fnId, value);
   }
   if (!flushScheduled) {
     flushScheduled = true;
@@ -311,16 +365,27 @@ function finish(taskId: number, fnId: number, chunk: boolean, ok: boolean, value
   startTasks();
 }
 
-/** Sends a result JSON cannot carry by structured clone, or the error saying why it could not go. */
-function postOutcome(taskId: number, fnId: number, value: unknown): void {
+/**
+ * Sends what a task threw: through the ring when JSON carries it exactly,
+ * else by structured clone (a thrown `{ code: 42 }`, `undefined` or Date comes
+ * back as itself, as a result would), else a TypeError that describes it.
+ */
+function sendError(taskId: number, fnId: number, thrown: unknown): void {
+  const wire: WireError = toWireError(thrown);
+  let safe: boolean;
   try {
-    port.post([OK, taskId, packShared(value)]);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const sendError = new TypeError(
-      `Cannot send the result of task '${names.get(fnId)}' to the main thread: ${reason}`,
-    );
-    outcomes.push([ERR, taskId, toWireError(sendError)]);
+    safe = isJsonSafe(wire);
+  } catch {
+    safe = false; // a getter of the thrown value threw: structured clone decides
+  }
+  if (safe) {
+    outcomes.push([ERR, taskId, wire]);
+    return;
+  }
+  try {
+    port.post([ERR, taskId, wire]);
+  } catch (reason) {
+    outcomes.push([ERR, taskId, describeThrown(thrown, reason, `task '${names.get(fnId)}'`)]);
   }
 }
 
@@ -351,6 +416,7 @@ function drainInbox(): boolean {
 
 async function pump(): Promise<void> {
   const bell = inbox.bell;
+  Atomics.store(threadContext().control!, THREAD.RUNNING, 1);
   for (;;) {
     let seen = Atomics.load(bell, RING.BELL);
     if (drainInbox()) continue;

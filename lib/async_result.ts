@@ -5,6 +5,7 @@
  * @module
  */
 import { TimeoutError } from "./errors.ts";
+import { after, timeoutMs } from "./_timeout.ts";
 
 /**
  * Settles an {@linkcode AsyncResult}: `ok` true with the value, or false with the error.
@@ -81,32 +82,55 @@ export class AsyncResult<T> implements PromiseLike<T> {
   /**
    * Waits for the outcome and returns the value, or throws the task's error.
    *
-   * @param timeout Milliseconds to wait; `undefined` waits forever.
+   * @param timeout Milliseconds to wait; `undefined`, `null` (Python's None)
+   *   and `Infinity` wait forever; any finite value >= 0 works, however large.
    * @returns The task's result.
    * @throws {TimeoutError} When `timeout` passes first; the task keeps running.
+   * @throws {RangeError} When `timeout` is negative or NaN (the returned Promise rejects).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AsyncResult } from "./async_result.ts";
+   * import { TimeoutError } from "./errors.ts";
+import { after, timeoutMs } from "./_timeout.ts";
+   * const never = new AsyncResult<number>(() => {});
+   * await assert.rejects(never.get(10), TimeoutError);
+   * await assert.rejects(never.get(-1), RangeError);
+   * const soon = new AsyncResult<number>((settle) => setTimeout(() => settle(true, 7), 10));
+   * assert.equal(await soon.get(Infinity), 7); // as long as it takes
+   * ```
    */
-  get(timeout?: number): Promise<T> {
-    if (timeout === undefined || this.#state !== "pending") return this.#settled();
+  get(timeout?: number | null): Promise<T> {
+    let ms: number | undefined;
+    try {
+      ms = timeoutMs(timeout, "get the result");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (ms === undefined || this.#state !== "pending") return this.#settled();
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancel = after(ms, () => {
         reject(
           new TimeoutError(
-            `Timed out after ${timeout} ms waiting for the result; the task keeps running`,
+            `Timed out after ${ms} ms waiting for the result; the task keeps running`,
           ),
         );
-      }, timeout);
-      this.#settled().then(resolve, reject).finally(() => clearTimeout(timer));
+      });
+      this.#settled().then(resolve, reject).finally(cancel);
     });
   }
 
   /**
    * Waits until the outcome is known or `timeout` passes; never throws the task's error.
    *
-   * @param timeout Milliseconds to wait; `undefined` waits forever.
+   * @param timeout Milliseconds to wait; `undefined`, `null` and `Infinity` wait forever.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async wait(timeout?: number): Promise<void> {
+  async wait(timeout?: number | null): Promise<void> {
+    const ms = timeoutMs(timeout, "wait for the result");
     try {
-      await this.get(timeout);
+      await this.get(ms);
     } catch {
       // wait() reports readiness only, as in Python.
     }

@@ -20,6 +20,8 @@ import {
   type SharedReduction,
 } from "./_shared_registry.ts";
 import { signalWaiters, waitUntil } from "./_wait.ts";
+import { checkOptions } from "./_options.ts";
+import { timeoutMs } from "./_timeout.ts";
 import { BrokenBarrierError } from "./errors.ts";
 
 /**
@@ -42,8 +44,11 @@ export interface BarrierOptions {
    * function (by reference, like a task): a worker finds it among its modules.
    */
   action?: () => unknown;
-  /** Default timeout (ms) of `wait()`; `undefined` waits forever. */
-  timeout?: number;
+  /**
+   * Default timeout (ms) of `wait()`; `undefined`, `null` and `Infinity` wait forever.
+   * Negative or NaN is a RangeError.
+   */
+  timeout?: number | null;
 }
 
 const B = {
@@ -112,12 +117,14 @@ export class Barrier {
         `Cannot create barrier: 'parties' must be a positive integer, received ${parties}`,
       );
     }
+    checkOptions(options, ["action", "timeout"], "create barrier");
+    const timeout = timeoutMs(options.timeout, "create barrier");
     this.#cells = new Int32Array(new SharedArrayBuffer(B.WORDS * 4));
     this.#cells[B.PARTIES] = parties;
     this.#action = options.action;
     const ref = options.action && functionRef(options.action, "the barrier action");
     this.#actionRef = ref ? [ref.name, ref.src] : null;
-    this.#timeout = options.timeout;
+    this.#timeout = timeout;
     this.#id = newSharedId();
     adoptHandle(this, this.#id);
   }
@@ -145,12 +152,14 @@ export class Barrier {
   /**
    * Waits until all parties have arrived.
    *
-   * @param timeout Milliseconds (the barrier's default when omitted); on
-   *   timeout the barrier breaks.
+   * @param timeout Milliseconds; `undefined` and `null` (Python's None) take the barrier's
+   *   default, `Infinity` waits forever. On timeout the barrier breaks.
    * @returns This thread's arrival index, 0 to parties - 1.
    * @throws {BrokenBarrierError} When the barrier is or becomes broken.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async wait(timeout: number | undefined = this.#timeout): Promise<number> {
+  async wait(timeout?: number | null): Promise<number> {
+    const ms = timeout == null ? this.#timeout : timeoutMs(timeout, "wait at the barrier");
     const cells = this.#cells;
     if (this.broken) throw new BrokenBarrierError("Cannot wait: the barrier is broken");
     let arrival = this.#arrive();
@@ -181,11 +190,11 @@ export class Barrier {
     }
     const released = () =>
       Atomics.load(cells, B.GENERATION) !== generation || Atomics.load(cells, B.BREAKS) !== breaks;
-    const done = await waitUntil(cells, B.SEQ, released, timeout);
+    const done = await waitUntil(cells, B.SEQ, released, ms);
     if (Atomics.load(cells, B.GENERATION) !== generation) return index;
     if (!done) this.#break();
     throw new BrokenBarrierError(
-      done ? "The barrier was broken while waiting" : `The barrier timed out after ${timeout} ms`,
+      done ? "The barrier was broken while waiting" : `The barrier timed out after ${ms} ms`,
     );
   }
 

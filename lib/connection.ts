@@ -18,6 +18,8 @@ import {
   whenShared,
 } from "./_shared_registry.ts";
 import { signalWaiters, waitUntil } from "./_wait.ts";
+import { checkOptions } from "./_options.ts";
+import { timeoutMs } from "./_timeout.ts";
 import { EOFError } from "./errors.ts";
 
 /** Frame kind of a `sendBytes` message. */
@@ -262,15 +264,18 @@ export class Connection {
   /**
    * Whether there is something to read: a message, or end-of-file.
    *
-   * @param timeout Milliseconds to wait for it; 0 checks at once, `null` waits forever.
+   * @param timeout Milliseconds to wait for it: 0 (the default) checks at once; `null`
+   *   (Python's None) and `Infinity` wait forever.
    * @returns true when `recv()` would not wait.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
+    const ms = timeoutMs(timeout, "poll");
     const rx = this.#reader("poll");
     const readable = () =>
       this.#inboxHead < this.#inboxEnd || rx.count() > 0 || this.#peerClosed(rx);
-    if (readable() || timeout === 0) return readable();
-    return await waitUntil(rx.ctl, Q.PUT_SEQ, readable, timeout ?? undefined);
+    if (readable() || ms === 0) return readable();
+    return await waitUntil(rx.ctl, Q.PUT_SEQ, readable, ms);
   }
 
   /**
@@ -423,6 +428,7 @@ function dropReference(state: EndState): void {
  * ```
  */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
+  checkOptions(options, ["duplex"], "create pipe");
   const duplex = options.duplex ?? true;
   const forward = new ByteQueue().state; // b -> a
   const backward = duplex ? new ByteQueue().state : null; // a -> b

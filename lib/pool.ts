@@ -5,6 +5,8 @@
  */
 import { AsyncResult, type Settle } from "./async_result.ts";
 import { threadContext } from "./_context.ts";
+import { checkOptions } from "./_options.ts";
+import { describeValue } from "./_timeout.ts";
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
 import { PoolEngine } from "./_pool_engine.ts";
 import { cpuCount } from "./process_info.ts";
@@ -65,10 +67,15 @@ export interface PoolOptions {
    * @default {cpuCount()}
    */
   processes?: number;
-  /** Runs once in each worker before its first task, with `initargs`; by reference like tasks. */
+  /**
+   * Runs once in each worker before its first task, with `initargs`; by reference like tasks.
+   * Every worker runs it, also when the pool is closed and joined at once (`join()` waits for
+   * the workers to start, as Python starts them all with the pool).
+   */
   initializer?: TaskFunction;
   /**
-   * Arguments of `initializer`.
+   * Arguments of `initializer`. Shared objects among them (a Lock, Value, Queue, Manager
+   * proxy...) arrive in each worker as handles on the same object, as task arguments do.
    * @default {[]}
    */
   initargs?: unknown[];
@@ -80,8 +87,11 @@ export interface PoolOptions {
    */
   concurrency?: number;
   /**
-   * Modules whose exported functions may be tasks, besides the main module: URLs, or paths
-   * relative to the current directory.
+   * Modules whose exported functions may be tasks, besides the main module: URL objects,
+   * absolute URLs (`file:`, `https:`, `data:`, `jsr:`, `npm:`; also what `import.meta.resolve()`
+   * returns), or paths. A relative path resolves against the main module's URL, as an import
+   * in the main module would (against the current directory when there is no main module
+   * file: a program from stdin or `deno eval`).
    * @default {[]}
    */
   modules?: (string | URL)[];
@@ -196,6 +206,21 @@ export type TaskResult<F extends TaskFunction> = Awaited<ReturnType<F>>;
  */
 export type MapItem<F extends TaskFunction> = Parameters<F> extends [] ? unknown : Parameters<F>[0];
 
+const POOL_OPTIONS = [
+  "processes",
+  "initializer",
+  "initargs",
+  "maxtasksperchild",
+  "concurrency",
+  "modules",
+  "backend",
+] as const;
+const MAP_OPTIONS = ["chunksize"] as const;
+const ASYNC_OPTIONS = ["callback", "errorCallback"] as const;
+const MAP_ASYNC_OPTIONS = ["chunksize", "callback", "errorCallback"] as const;
+/** The default options of the methods that take some (no allocation, no check per call). */
+const NO_OPTIONS = Object.freeze({});
+
 /**
  * A pool of worker threads that run exported functions by reference:
  * Python's `multiprocessing.Pool`, with `await` where Python blocks.
@@ -235,7 +260,18 @@ export class Pool implements AsyncDisposable {
    *
    * @param options Number of workers, or {@linkcode PoolOptions}.
    * @throws {RangeError} When a count is not a positive integer.
-   * @throws {TypeError} When an option has the wrong type or the initializer cannot travel.
+   * @throws {TypeError} When an option has the wrong type or an unknown name, the initializer
+   *   cannot travel, or `initargs` cannot be cloned.
+   *
+   * @example Unknown option names are refused, naming the close match
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./pool.ts";
+   * assert.throws(
+   *   () => new Pool({ proceses: 2 } as never),
+   *   /unknown option 'proceses'; did you mean 'processes'\?/,
+   * );
+   * ```
    */
   constructor(options: number | PoolOptions = {}) {
     if (threadContext().bootstrapping) {
@@ -247,6 +283,7 @@ export class Pool implements AsyncDisposable {
     const o: PoolOptions = typeof options === "object" && options !== null
       ? options
       : { processes: options };
+    if (o === options) checkOptions(o, POOL_OPTIONS, "create pool");
     this.#processes = positiveInteger("processes", o.processes, cpuCount());
     const concurrency = positiveInteger("concurrency", o.concurrency, 1);
     const maxtasks = o.maxtasksperchild == null
@@ -276,12 +313,13 @@ export class Pool implements AsyncDisposable {
       backend,
       concurrency,
       maxtasksperchild: maxtasks,
+      initargs: o.initargs ?? [],
       settings: {
         counters: threadContext().counters,
-        mainModule: Deno.mainModule,
+        // In a worker, the program's main module as its parent passed it on.
+        mainModule: threadContext().mainModule ?? "",
         modules: moduleUrls(o.modules, "create pool"),
         initializer: initializer && [initializer.name, initializer.src],
-        initargs: o.initargs ?? [],
         concurrency,
       },
     });
@@ -324,8 +362,9 @@ export class Pool implements AsyncDisposable {
   applyAsync<F extends TaskFunction>(
     fn: F,
     args: Parameters<F> | [] = [],
-    options: AsyncOptions<TaskResult<F>> = {},
+    options: AsyncOptions<TaskResult<F>> = NO_OPTIONS,
   ): AsyncResult<TaskResult<F>> {
+    if (options !== NO_OPTIONS) checkCallbacks(options, ASYNC_OPTIONS, "applyAsync");
     let settle!: Settle;
     const result = new AsyncResult<TaskResult<F>>((s) => settle = s);
     this.#submitCall(fn, args, withCallbacks(settle, options));
@@ -355,7 +394,7 @@ export class Pool implements AsyncDisposable {
   map<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<MapItem<F>>,
-    options: MapOptions = {},
+    options: MapOptions = NO_OPTIONS,
   ): Promise<TaskResult<F>[]> {
     return settled(() => this.#mapAsync<TaskResult<F>>(fn, iterable, false, options, "map"));
   }
@@ -371,7 +410,7 @@ export class Pool implements AsyncDisposable {
   mapAsync<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<MapItem<F>>,
-    options: MapAsyncOptions<TaskResult<F>> = {},
+    options: MapAsyncOptions<TaskResult<F>> = NO_OPTIONS,
   ): AsyncResult<TaskResult<F>[]> {
     return this.#mapAsync<TaskResult<F>>(fn, iterable, false, options, "mapAsync");
   }
@@ -387,7 +426,7 @@ export class Pool implements AsyncDisposable {
   starmap<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<Parameters<F>>,
-    options: MapOptions = {},
+    options: MapOptions = NO_OPTIONS,
   ): Promise<TaskResult<F>[]> {
     return settled(() => this.#mapAsync<TaskResult<F>>(fn, iterable, true, options, "starmap"));
   }
@@ -403,7 +442,7 @@ export class Pool implements AsyncDisposable {
   starmapAsync<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<Parameters<F>>,
-    options: MapAsyncOptions<TaskResult<F>> = {},
+    options: MapAsyncOptions<TaskResult<F>> = NO_OPTIONS,
   ): AsyncResult<TaskResult<F>[]> {
     return this.#mapAsync<TaskResult<F>>(fn, iterable, true, options, "starmapAsync");
   }
@@ -420,7 +459,7 @@ export class Pool implements AsyncDisposable {
   imap<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<MapItem<F>> | AsyncIterable<MapItem<F>>,
-    options: MapOptions = {},
+    options: MapOptions = NO_OPTIONS,
   ): AsyncIterableIterator<TaskResult<F>> {
     return this.#imap(fn, iterable, true, options, "imap");
   }
@@ -436,7 +475,7 @@ export class Pool implements AsyncDisposable {
   imapUnordered<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<MapItem<F>> | AsyncIterable<MapItem<F>>,
-    options: MapOptions = {},
+    options: MapOptions = NO_OPTIONS,
   ): AsyncIterableIterator<TaskResult<F>> {
     return this.#imap(fn, iterable, false, options, "imapUnordered");
   }
@@ -446,15 +485,49 @@ export class Pool implements AsyncDisposable {
     this.#engine.close();
   }
 
-  /** Stops the workers now; unfinished tasks reject. */
+  /**
+   * Stops the workers now; unfinished tasks reject.
+   *
+   * On the `"web"` backend a task stuck in a synchronous loop cannot be stopped, and its
+   * worker keeps the program alive: a busy worker that does not answer within 1 s gets one
+   * warning on stderr per pool (then this resolves), naming the task and advising
+   * `backend: "node"`, whose `terminate()` stops such tasks.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./pool.ts";
+   * const tasks = "data:text/javascript,export function forever() { return new Promise(() => {}); }";
+   * const { forever } = await import(tasks);
+   * const pool = new Pool({ processes: 1, modules: [tasks] });
+   * const result = pool.applyAsync(forever);
+   * await pool.terminate();
+   * await assert.rejects(result.get(), /terminated before the task finished/);
+   * ```
+   */
   terminate(): Promise<void> {
     return this.#engine.terminate();
   }
 
   /**
-   * Waits until every task has finished and the workers have stopped.
+   * Waits until every task has finished and the workers have stopped. With an
+   * `initializer`, it first waits until every worker has started and run it, as
+   * Python starts all workers with the pool.
    *
    * @throws {Error} Unless `close()` or `terminate()` was called first.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./pool.ts";
+   * const tasks = "data:text/javascript,export function count(buffer) { Atomics.add(new Int32Array(buffer), 0, 1); }";
+   * const { count } = await import(tasks);
+   * const started = new Int32Array(new SharedArrayBuffer(4));
+   * const pool = new Pool({ processes: 2, modules: [tasks], initializer: count, initargs: [started.buffer] });
+   * pool.close();
+   * await pool.join();
+   * assert.equal(Atomics.load(started, 0), 2); // once per worker, though no task ran
+   * ```
    */
   join(): Promise<void> {
     return this.#engine.join();
@@ -470,7 +543,7 @@ export class Pool implements AsyncDisposable {
   apply_async<F extends TaskFunction>(
     fn: F,
     args: Parameters<F> | [] = [],
-    options: AsyncOptions<TaskResult<F>> = {},
+    options: AsyncOptions<TaskResult<F>> = NO_OPTIONS,
   ): AsyncResult<TaskResult<F>> {
     return this.applyAsync(fn, args, options);
   }
@@ -479,7 +552,7 @@ export class Pool implements AsyncDisposable {
   map_async<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<MapItem<F>>,
-    options: MapAsyncOptions<TaskResult<F>> = {},
+    options: MapAsyncOptions<TaskResult<F>> = NO_OPTIONS,
   ): AsyncResult<TaskResult<F>[]> {
     return this.mapAsync(fn, iterable, options);
   }
@@ -488,7 +561,7 @@ export class Pool implements AsyncDisposable {
   starmap_async<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<Parameters<F>>,
-    options: MapAsyncOptions<TaskResult<F>> = {},
+    options: MapAsyncOptions<TaskResult<F>> = NO_OPTIONS,
   ): AsyncResult<TaskResult<F>[]> {
     return this.starmapAsync(fn, iterable, options);
   }
@@ -497,7 +570,7 @@ export class Pool implements AsyncDisposable {
   imap_unordered<F extends TaskFunction>(
     fn: F,
     iterable: Iterable<MapItem<F>> | AsyncIterable<MapItem<F>>,
-    options: MapOptions = {},
+    options: MapOptions = NO_OPTIONS,
   ): AsyncIterableIterator<TaskResult<F>> {
     return this.imapUnordered(fn, iterable, options);
   }
@@ -509,6 +582,9 @@ export class Pool implements AsyncDisposable {
     options: MapAsyncOptions<R>,
     method: string,
   ): AsyncResult<R[]> {
+    if (options !== NO_OPTIONS) {
+      checkCallbacks(options, method.endsWith("Async") ? MAP_ASYNC_OPTIONS : MAP_OPTIONS, method);
+    }
     const ref = functionRef(fn, "task");
     const items = Array.from(checkIterable(iterable, method) as Iterable<unknown>);
     if (star) checkArgLists(items, method);
@@ -545,6 +621,7 @@ export class Pool implements AsyncDisposable {
     options: MapOptions,
     method: string,
   ): AsyncIterableIterator<R> {
+    if (options !== NO_OPTIONS) checkOptions(options, MAP_OPTIONS, `call ${method}()`);
     const ref = functionRef(fn, "task");
     const input = checkIterable(iterable, method);
     this.#engine.checkRunning(`${method} '${ref.name}'`);
@@ -601,13 +678,15 @@ async function* streamResults<R>(
           chunk.push(step.value);
         } catch (error) {
           // As in Python, the input's error comes out at its position, after
-          // the results of the items read before it.
+          // the results of the chunks read whole before it.
           exhausted = true;
           inputError = { error };
           break;
         }
       }
-      if (chunk.length > 0) {
+      // As in Python, the input's error drops the chunk it interrupted: its
+      // items' results never come (with chunksize 1 there is no such chunk).
+      if (chunk.length > 0 && !inputError) {
         const index = next++;
         inFlight.set(
           index,
@@ -666,6 +745,24 @@ function withCallbacks<R>(
     }
     settle(ok, value);
   };
+}
+
+/** Checks an options bag of the map family or applyAsync, and that its callbacks are functions. */
+function checkCallbacks(
+  options: AsyncOptions<never> & MapOptions,
+  known: readonly string[],
+  method: string,
+): void {
+  const action = `call ${method}()`;
+  checkOptions(options, known, action);
+  for (const name of ["callback", "errorCallback"] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== "function") {
+      throw new TypeError(
+        `Cannot ${action}: '${name}' must be a function, received ${describeValue(value)}`,
+      );
+    }
+  }
 }
 
 function positiveInteger(

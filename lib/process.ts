@@ -17,6 +17,8 @@ import {
 } from "./_worker_handle.ts";
 import type { PoolBackend, TaskFunction } from "./pool.ts";
 import { moduleUrls } from "./_module_urls.ts";
+import { checkOptions } from "./_options.ts";
+import { after, describeValue, MAX_DELAY, timeoutMs } from "./_timeout.ts";
 
 /**
  * Options of {@linkcode Process}.
@@ -57,7 +59,8 @@ export interface ProcessOptions {
    */
   daemon?: boolean;
   /**
-   * Modules whose exports may be the target besides the main module.
+   * Modules whose exports may be the target besides the main module: URLs, or paths (a
+   * relative path resolves against the main module's URL; see `PoolOptions.modules`).
    * @default {[]}
    */
   modules?: (string | URL)[];
@@ -70,6 +73,8 @@ export interface ProcessOptions {
   backend?: PoolBackend;
 }
 
+const PROCESS_OPTIONS = ["target", "args", "name", "daemon", "modules", "backend"] as const;
+
 const children = new Set<Process>();
 let started = 0;
 
@@ -77,8 +82,9 @@ let started = 0;
  * Runs `target(...args)` on a thread of its own.
  *
  * `exitcode` is `null` while it runs, then 0 (the target returned), 1 (it
- * threw: the error is printed to stderr, as Python prints the traceback), -15
- * (`terminate()`) or -9 (`kill()`).
+ * threw: the error is printed to stderr, as Python prints the traceback), N
+ * (it called `Deno.exit(N)`, Python's `sys.exit(N)`), -15 (`terminate()`) or
+ * -9 (`kill()`).
  *
  * @example
  * ```ts ignore
@@ -129,12 +135,14 @@ export class Process {
    * Prepares the process; `start()` runs it.
    *
    * @param options The target, its arguments and the settings.
-   * @throws {TypeError} When the target cannot travel by reference or `args` is not an array.
+   * @throws {TypeError} When the target cannot travel by reference, `args` is not an array, or
+   *   an option name is unknown.
    */
   constructor(options: ProcessOptions) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create process: expected options { target, args, ... }");
     }
+    checkOptions(options, PROCESS_OPTIONS, "create process");
     this.#target = functionRef(options.target, "the process target");
     if (options.args !== undefined && !Array.isArray(options.args)) {
       throw new TypeError("Cannot create process: 'args' must be an array of arguments");
@@ -169,7 +177,7 @@ export class Process {
     return this.#pid;
   }
 
-  /** `null` while running (or before start); then 0, 1, -15 or -9. */
+  /** `null` while running (or before start); then 0, 1, the code given to `Deno.exit()`, -15 or -9. */
   get exitcode(): number | null {
     return this.#exitcode;
   }
@@ -206,18 +214,45 @@ export class Process {
    * Waits until the process ends, or until `timeout` ms pass (then it returns
    * with `exitcode` still null, as in Python).
    *
-   * @param timeout Milliseconds; `undefined` waits forever.
+   * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
    * @throws {Error} When the process was never started.
+   * @throws {RangeError} When `timeout` is negative or NaN.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Process } from "./process.ts";
+   * const tasks = "data:text/javascript,export function forever() { return new Promise(() => {}); }";
+   * const { forever } = await import(tasks);
+   * const p = new Process({ target: forever, modules: [tasks] });
+   * p.start();
+   * await p.join(10); // gives up after 10 ms: still running
+   * assert.equal(p.exitcode, null);
+   * p.terminate();
+   * await p.join(Infinity);
+   * assert.equal(p.exitcode, -15);
+   * ```
    */
-  async join(timeout?: number): Promise<void> {
+  async join(timeout?: number | null): Promise<void> {
     if (this.#pid === undefined) throw new Error(`Cannot join ${this.name}: it was not started`);
-    if (timeout === undefined) return await this.#exited;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#exited,
-      new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, timeout))),
-    ]);
-    clearTimeout(timer);
+    const ms = timeoutMs(timeout, `join ${this.name}`);
+    // A daemon's thread does not keep the program alive (it is unref'd), so
+    // while someone waits for it, a timer does: join() blocks until the
+    // daemon ends, as in Python, instead of the program ending under it.
+    const keepAlive = this.#daemon && this.#exitcode === null
+      ? setInterval(() => {}, MAX_DELAY)
+      : undefined;
+    try {
+      if (ms === undefined) return await this.#exited;
+      let cancel: (() => void) | undefined;
+      await Promise.race([
+        this.#exited,
+        new Promise<void>((resolve) => cancel = after(ms, resolve)),
+      ]);
+      cancel!();
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   /** Whether it has started and not yet ended. */
@@ -227,7 +262,8 @@ export class Process {
 
   /**
    * Stops it now (exitcode -15). On the `"web"` backend a target stuck in a
-   * loop keeps its thread; see `backend`.
+   * synchronous loop keeps its thread (and the program) alive: when it has
+   * not answered within 1 s, a warning on stderr says so; see `backend`.
    */
   terminate(): void {
     this.#stop(-15);
@@ -257,7 +293,8 @@ export class Process {
       { pid: this.#pid!, name: this.name, unref: this.#daemon },
       {
         counters: threadContext().counters,
-        mainModule: Deno.mainModule,
+        // In a worker, the program's main module as its parent passed it on.
+        mainModule: threadContext().mainModule ?? "",
         modules: this.#modules,
         initializer: null,
         initargs: [],
@@ -269,7 +306,11 @@ export class Process {
         outcome: (_, outcome) => this.#onOutcome(outcome),
         ready: () => {},
         initFailed: (_, error) => this.#fail(fromWireError(error)),
-        death: (_, reason) => this.#finish(1, `Process ${this.name} ${reason}`),
+        // Deno.exit(N) ends it with exitcode N, quietly, as sys.exit(N) does in Python.
+        death: (_, reason, exitCode) =>
+          exitCode === undefined
+            ? this.#finish(1, `Process ${this.name} ${reason}`)
+            : this.#finish(exitCode),
       },
     );
     this.#worker.send(task);
@@ -295,17 +336,17 @@ export class Process {
   #fail(error: unknown): void {
     const text = error instanceof Error
       ? `${(error.cause as Error | undefined)?.message ?? error.stack ?? error.message}`
-      : String(error);
+      : `Uncaught ${inspect(error)}`;
     this.#finish(1, `Process ${this.name}:\n${text}`);
   }
 
   #stop(code: number): void {
     if (this.#pid === undefined) throw new Error(`Cannot stop ${this.name}: it was not started`);
     if (this.#exitcode !== null) return;
-    this.#finish(code);
+    this.#finish(code, undefined, true);
   }
 
-  #finish(code: number, report?: string): void {
+  #finish(code: number, report?: string, stopped = false): void {
     if (this.#exitcode !== null) return;
     this.#exitcode = code;
     if (report) console.error(report);
@@ -315,7 +356,28 @@ export class Process {
     // Wake the watcher so no waitAsync is left pending.
     Atomics.add(this.#bell, 0, 1);
     Atomics.notify(this.#bell, 0);
-    (worker ? worker.terminate() : Promise.resolve()).finally(() => this.#markExited());
+    // Stopped from outside (terminate/kill), a target stuck in a loop on a
+    // Web Worker keeps running: warn rather than leave a program that never ends.
+    const onStuck = stopped ? () => this.#warnStuck(worker!) : undefined;
+    (worker ? worker.terminate(onStuck) : Promise.resolve()).finally(() => this.#markExited());
+  }
+
+  #warnStuck(worker: WorkerHandle): void {
+    console.warn(
+      `Warning: process ${this.name} (pid ${worker.pid}) did not stop within 1 s of ` +
+        `terminate(): its target '${this.#target.name}' seems stuck in a synchronous loop, ` +
+        `which a Web Worker cannot be stopped in, so the program may never exit. Use ` +
+        `backend: "node" for targets that may hang: its terminate() stops them.`,
+    );
+  }
+}
+
+/** How a thrown non-Error is printed: as Deno prints it, or described when that fails. */
+function inspect(value: unknown): string {
+  try {
+    return Deno.inspect(value);
+  } catch {
+    return describeValue(value);
   }
 }
 

@@ -28,6 +28,8 @@ import {
   whenShared,
 } from "./_shared_registry.ts";
 import { remaining, signalWaiters, waitForChange, waitUntil } from "./_wait.ts";
+import { checkWaitOptions } from "./_options.ts";
+import { timeoutMs } from "./_timeout.ts";
 import { Empty, Full } from "./errors.ts";
 
 /**
@@ -52,8 +54,17 @@ export interface QueueWaitOptions {
    * @default {true}
    */
   block?: boolean;
-  /** Milliseconds to wait when blocking; `undefined` waits forever. */
-  timeout?: number;
+  /**
+   * Milliseconds to wait when blocking; `undefined`, `null` (Python's None) and `Infinity`
+   * wait forever. Negative or NaN is a RangeError.
+   */
+  timeout?: number | null;
+}
+
+/** The timeout of put/get options (undefined: forever), after checking the options. */
+function waitTimeout(options: QueueWaitOptions, action: string): number | undefined {
+  checkWaitOptions(options, action);
+  return timeoutMs(options.timeout, action);
 }
 
 // Shared by every call that needs no options or returns nothing (no
@@ -117,23 +128,26 @@ export class Queue<T = unknown> {
    * @param item Any structured-cloneable value.
    * @param options `block` and `timeout` (ms).
    * @throws {Full} When there is no room (at once, or after `timeout`).
-   * @throws {TypeError} When the item cannot be cloned; nothing is put.
+   * @throws {TypeError} When the item cannot be cloned, or an option name is unknown; nothing
+   *   is put.
+   * @throws {RangeError} When `timeout` is negative or NaN; nothing is put.
    * @throws {Error} When the queue is closed.
    */
   put(item: T, options: QueueWaitOptions = NO_OPTIONS): Promise<void> {
     // Fast path without an async frame: there is usually room.
     let frame: QueueItem;
+    let timeout: number | undefined;
     try {
+      if (options !== NO_OPTIONS) timeout = waitTimeout(options, "put");
       frame = encodeQueueItem(item);
       if (this.#tryPut(frame)) return DONE;
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#putWaiting(frame, options);
+    return this.#putWaiting(frame, options.block ?? true, timeout);
   }
 
-  async #putWaiting(frame: QueueItem, options: QueueWaitOptions): Promise<void> {
-    const { block = true, timeout } = options;
+  async #putWaiting(frame: QueueItem, block: boolean, timeout: number | undefined): Promise<void> {
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const ctl = this.#queue.ctl;
     const hasRoom = () => this.#queue.count() < this.maxsize || Atomics.load(ctl, Q.CLOSED) === 1;
@@ -163,21 +177,26 @@ export class Queue<T = unknown> {
    * @param options `block` and `timeout` (ms).
    * @returns The item.
    * @throws {Empty} When there is none (at once, or after `timeout`).
+   * @throws {TypeError} When an option name is unknown.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    * @throws {Error} When the queue is closed and empty.
    */
   get(options: QueueWaitOptions = NO_OPTIONS): Promise<T> {
     // Fast path without an async frame: an item is usually waiting.
     let frame: Frame | undefined;
+    let timeout: number | undefined;
     try {
+      if (options !== NO_OPTIONS) timeout = waitTimeout(options, "get");
       frame = this.#tryGet();
     } catch (error) {
       return Promise.reject(error);
     }
-    return frame === undefined ? this.#getWaiting(options) : this.#decodeLater(frame);
+    return frame === undefined
+      ? this.#getWaiting(options.block ?? true, timeout)
+      : this.#decodeLater(frame);
   }
 
-  async #getWaiting(options: QueueWaitOptions): Promise<T> {
-    const { block = true, timeout } = options;
+  async #getWaiting(block: boolean, timeout: number | undefined): Promise<T> {
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
     const ctl = this.#queue.ctl;
     const hasItem = () => this.#queue.count() > 0 || Atomics.load(ctl, Q.CLOSED) === 1;
@@ -374,12 +393,14 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   /**
    * Waits until every item put has been marked done with `taskDone()`.
    *
-   * @param timeout Milliseconds to wait; `undefined` waits forever.
+   * @param timeout Milliseconds to wait; `undefined`, `null` and `Infinity` wait forever.
    * @returns true when all are done, false on timeout.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async join(timeout?: number): Promise<boolean> {
+  async join(timeout?: number | null): Promise<boolean> {
+    const ms = timeoutMs(timeout, "join the queue");
     const ctl = this.control;
-    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+    const deadline = ms === undefined ? undefined : performance.now() + ms;
     for (;;) {
       const unfinished = Atomics.load(ctl, Q.UNFINISHED);
       if (unfinished === 0) return true;

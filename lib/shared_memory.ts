@@ -13,8 +13,10 @@ import {
   SHARE,
   type SharedReduction,
 } from "./_shared_registry.ts";
-import { type Lock, RLock } from "./synchronize.ts";
+import { Lock, RLock } from "./synchronize.ts";
 import { placeIn } from "./_placement.ts";
+import { checkOptions } from "./_options.ts";
+import { describeValue } from "./_timeout.ts";
 
 /**
  * Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints.
@@ -108,6 +110,7 @@ const VIEWS: Record<
 export interface SynchronizedOptions {
   /**
    * `true` makes a new RLock for `getLock()`; a Lock or RLock uses that one; `false` none.
+   * Anything else is a TypeError.
    * @default {true}
    */
   lock?: boolean | RLock | Lock;
@@ -141,11 +144,25 @@ function kindOf(typecode: Typecode): "float" | "big" | "int" {
   return typecode === "f" || typecode === "d" ? "float" : isBig(typecode) ? "big" : "int";
 }
 
-/** The lock of a new Value or SharedArray; a new RLock goes at the start of `buffer`. */
-function makeLock(option: SynchronizedOptions["lock"], buffer: SharedArrayBuffer) {
+/**
+ * The lock of a new Value or SharedArray, from checked options; a new RLock
+ * goes at the start of `buffer`.
+ */
+function makeLock(
+  options: SynchronizedOptions,
+  buffer: SharedArrayBuffer,
+  what: string,
+): RLock | Lock | null {
+  checkOptions(options, ["lock"], `create ${what}`);
+  const option = options.lock;
   if (option === false) return null;
   if (option === undefined || option === true) return placeIn(buffer, () => new RLock());
-  return option;
+  if (option instanceof Lock || option instanceof RLock) return option;
+  throw new TypeError(
+    `Cannot create ${what}: 'lock' must be true, false, a Lock or an RLock, received ${
+      describeValue(option)
+    }`,
+  );
 }
 
 /** The lock of a Value or SharedArray, or the error for one made without. */
@@ -203,7 +220,7 @@ export class Value<C extends Typecode = Typecode> {
    * @param typecode One of `b B h H i I l L q Q f d`.
    * @param initial The initial value (0 by default).
    * @param options `lock`.
-   * @throws {TypeError} For another typecode.
+   * @throws {TypeError} For another typecode, or a `lock` that is not true, false, a Lock or an RLock.
    */
   constructor(typecode: C, initial?: ItemOf<C>, options: SynchronizedOptions = {}) {
     if (reviving) {
@@ -219,7 +236,7 @@ export class Value<C extends Typecode = Typecode> {
     const buffer = new SharedArrayBuffer(LOCK_BYTES + 8);
     this.#view = new VIEWS[this.typecode](buffer, LOCK_BYTES, 1);
     this.#kind = kindOf(this.typecode);
-    this.#lock = makeLock(options.lock, buffer);
+    this.#lock = makeLock(options, buffer, "value");
     this.#id = newSharedId();
     adoptHandle(this, this.#id);
     if (initial !== undefined) this.value = initial;
@@ -318,7 +335,8 @@ export class SharedArray<C extends Typecode = Typecode> {
    * @param typecode One of `b B h H i I l L q Q f d`.
    * @param sizeOrValues A length, or the initial values.
    * @param options `lock`.
-   * @throws {TypeError} For another typecode, or a size that is not an integer >= 0.
+   * @throws {TypeError} For another typecode, a size that is not an integer >= 0, or a `lock`
+   *   that is not true, false, a Lock or an RLock.
    */
   constructor(
     typecode: C,
@@ -349,7 +367,7 @@ export class SharedArray<C extends Typecode = Typecode> {
         const big = isBig(this.typecode);
         values.forEach((v, i) => this.#view[i] = (big ? BigInt(v) : Number(v)) as never);
       }
-      this.#lock = makeLock(options.lock, buffer);
+      this.#lock = makeLock(options, buffer, "array");
       this.#id = newSharedId();
       adoptHandle(this, this.#id);
     }

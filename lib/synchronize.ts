@@ -17,6 +17,8 @@ import {
   type SharedReduction,
 } from "./_shared_registry.ts";
 import { takePlacement } from "./_placement.ts";
+import { checkWaitOptions } from "./_options.ts";
+import { timeoutMs } from "./_timeout.ts";
 import { signalWaiters, waitUntil } from "./_wait.ts";
 
 /**
@@ -39,8 +41,20 @@ export interface AcquireOptions {
    * @default {true}
    */
   block?: boolean;
-  /** Milliseconds to wait when blocking; `undefined` waits forever. */
-  timeout?: number;
+  /**
+   * Milliseconds to wait when blocking; `undefined`, `null` and `Infinity` wait forever.
+   * Negative or NaN is a RangeError.
+   */
+  timeout?: number | null;
+}
+
+/**
+ * Checks the options of acquire(): known names, a valid timeout. Called only
+ * when options are given (the hot path passes none).
+ */
+function checkAcquire(options: AcquireOptions): void {
+  checkWaitOptions(options, "acquire");
+  if (options.timeout != null) timeoutMs(options.timeout, "acquire");
 }
 
 /** Field indices of a primitive's shared words. */
@@ -89,22 +103,40 @@ const NOT_ACQUIRED: Promise<boolean> = Promise.resolve(false);
 function acquireWith(
   cells: Int32Array,
   tryAcquire: () => boolean,
-  options: AcquireOptions,
+  options: AcquireOptions | undefined,
 ): Promise<boolean> {
+  if (options !== undefined) {
+    try {
+      checkAcquire(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
   if (tryAcquire()) return ACQUIRED;
-  if (options.block === false) return NOT_ACQUIRED;
+  if (options?.block === false) return NOT_ACQUIRED;
   return acquireWaiting(cells, tryAcquire, options);
 }
 
-async function acquireWaiting(
+/** Waits for the lock; `options` were checked by the caller. */
+function acquireWaiting(
   cells: Int32Array,
   tryAcquire: () => boolean,
-  options: AcquireOptions,
+  options: AcquireOptions | undefined,
 ): Promise<boolean> {
-  if (options.timeout !== undefined && !(options.timeout >= 0)) {
-    throw new RangeError(`Cannot acquire: 'timeout' must be >= 0 ms, received ${options.timeout}`);
+  const timeout = options?.timeout === Infinity ? undefined : options?.timeout ?? undefined;
+  return waitUntil(cells, F.SEQ, tryAcquire, timeout);
+}
+
+/** acquire() with a timeout for hold(); rejects with the hold's message when it passes. */
+async function holdWith(
+  acquire: (options: AcquireOptions) => Promise<boolean>,
+  timeout: number | null | undefined,
+  what: string,
+): Promise<void> {
+  const ms = timeoutMs(timeout, `hold the ${what}`);
+  if (!(await acquire({ timeout: ms }))) {
+    throw new Error(`Cannot hold the ${what}: not acquired within ${ms} ms`);
   }
-  return await waitUntil(cells, F.SEQ, tryAcquire, options.timeout);
 }
 
 /**
@@ -170,10 +202,18 @@ export class Lock {
   /**
    * Acquires the lock.
    *
-   * @param options `block` and `timeout` (ms).
+   * @param options `block` and `timeout` (ms; `undefined`, `null` and `Infinity` wait forever).
    * @returns true when acquired; false when `block` is false or `timeout` passed.
+   * @throws {RangeError} When `timeout` is negative or NaN (the Promise rejects).
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
+    if (options !== undefined) {
+      try {
+        checkAcquire(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const me = lockOwnerId();
     const cells = this.#cells;
     // The free case inline, without a closure (a hot loop takes this path).
@@ -185,7 +225,7 @@ export class Lock {
       cells,
       () =>
         Atomics.load(cells, F.STATE) === 0 && Atomics.compareExchange(cells, F.STATE, 0, me) === 0,
-      options ?? {},
+      options,
     );
   }
 
@@ -209,12 +249,12 @@ export class Lock {
   /**
    * Acquires and returns a guard that releases at the end of a `using` block.
    *
+   * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
    * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async hold(timeout?: number): Promise<Guard> {
-    if (!(await this.acquire({ timeout }))) {
-      throw new Error(`Cannot hold the lock: not acquired within ${timeout} ms`);
-    }
+  async hold(timeout?: number | null): Promise<Guard> {
+    await holdWith((o) => this.acquire(o), timeout, "lock");
     return guard(() => this.release());
   }
 
@@ -255,10 +295,18 @@ export class RLock {
   /**
    * Acquires the lock, or counts one more hold if this thread owns it.
    *
-   * @param options `block` and `timeout` (ms).
+   * @param options `block` and `timeout` (ms; `undefined`, `null` and `Infinity` wait forever).
    * @returns true when acquired.
+   * @throws {RangeError} When `timeout` is negative or NaN (the Promise rejects).
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
+    if (options !== undefined) {
+      try {
+        checkAcquire(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const me = lockOwnerId();
     const cells = this.#cells;
     // A plain read (an Atomics.load is a ~15 ns call, a fifth of a pair):
@@ -279,7 +327,7 @@ export class RLock {
       if (Atomics.compareExchange(cells, F.STATE, 0, me) !== 0) return false;
       cells[F.EXTRA] = 1;
       return true;
-    }, options ?? {});
+    }, options);
   }
 
   /**
@@ -301,13 +349,32 @@ export class RLock {
   /**
    * Acquires and returns a guard for `using`.
    *
+   * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
    * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async hold(timeout?: number): Promise<Guard> {
-    if (!(await this.acquire({ timeout }))) {
-      throw new Error(`Cannot hold the lock: not acquired within ${timeout} ms`);
-    }
+  async hold(timeout?: number | null): Promise<Guard> {
+    await holdWith((o) => this.acquire(o), timeout, "lock");
     return guard(() => this.release());
+  }
+
+  /**
+   * Whether some thread holds it (a snapshot), as `Lock.locked()`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { RLock } from "./synchronize.ts";
+   * const lock = new RLock();
+   * assert.equal(lock.locked(), false);
+   * await lock.acquire();
+   * assert.equal(lock.locked(), true);
+   * lock.release();
+   * assert.equal(lock.locked(), false);
+   * ```
+   */
+  locked(): boolean {
+    return Atomics.load(this.#cells, F.STATE) !== 0;
   }
 
   /**
@@ -392,10 +459,11 @@ export class Semaphore {
   /**
    * Takes one unit, waiting while the count is 0.
    *
-   * @param options `block` and `timeout` (ms).
+   * @param options `block` and `timeout` (ms; `undefined`, `null` and `Infinity` wait forever).
    * @returns true when taken.
+   * @throws {RangeError} When `timeout` is negative or NaN (the Promise rejects).
    */
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
+  acquire(options?: AcquireOptions): Promise<boolean> {
     const cells = this.#cells;
     return acquireWith(cells, () => {
       for (let v = Atomics.load(cells, F.STATE); v > 0; v = Atomics.load(cells, F.STATE)) {
@@ -424,12 +492,12 @@ export class Semaphore {
   /**
    * Acquires and returns a guard for `using`.
    *
+   * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
    * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async hold(timeout?: number): Promise<Guard> {
-    if (!(await this.acquire({ timeout }))) {
-      throw new Error(`Cannot hold the semaphore: not acquired within ${timeout} ms`);
-    }
+  async hold(timeout?: number | null): Promise<Guard> {
+    await holdWith((o) => this.acquire(o), timeout, "semaphore");
     return guard(() => this.release());
   }
 
@@ -531,12 +599,14 @@ export class Event {
   /**
    * Waits until the flag is set.
    *
-   * @param timeout Milliseconds; `undefined` waits forever.
+   * @param timeout Milliseconds; `undefined`, `null` (Python's None) and `Infinity` wait forever.
    * @returns true when set, false when `timeout` passed first.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async wait(timeout?: number): Promise<boolean> {
+  async wait(timeout?: number | null): Promise<boolean> {
+    const ms = timeoutMs(timeout, "wait for the event");
     if (this.isSet()) return true;
-    return await waitUntil(this.#cells, F.SEQ, () => this.isSet(), timeout);
+    return await waitUntil(this.#cells, F.SEQ, () => this.isSet(), ms);
   }
 
   /**
@@ -548,15 +618,23 @@ export class Event {
   }
 }
 
-/** Field indices of a Condition's own words (after the lock's). */
+/**
+ * Field indices of a Condition's shared words. Sleepers and tokens share one
+ * 64-bit word (sleepers in the high half, wake-ups granted and not yet taken
+ * in the low half), so that a waiter taking its wake-up leaves both counts in
+ * one step and a notify never sees it half gone.
+ */
 const C = {
-  /** Threads inside wait(). */
-  SLEEPERS: 0,
-  /** Wake-ups granted by notify and not yet taken. */
-  TOKENS: 1,
-  /** The sequence word waiters sleep on (see _wait.ts). */
+  /** Int32: bumped by every notify, under the lock. */
+  EPOCH: 0,
+  /** Int32: the sequence word waiters sleep on (see _wait.ts). */
   SEQ: 2,
+  /** Byte offset of the BigInt64 word of sleepers and tokens. */
+  COUNTS_BYTE: 16,
+  BYTES: 24,
 } as const;
+const ONE_SLEEPER = 1n << 32n;
+const TOKEN_MASK = 0xffffffffn;
 
 /**
  * A condition variable shared between threads (Python's
@@ -581,6 +659,8 @@ const C = {
 export class Condition {
   #lock: Lock | RLock;
   #cells: Int32Array;
+  /** [sleepers << 32 | tokens]: see C. */
+  #counts: BigInt64Array;
   #id: number;
 
   /**
@@ -593,11 +673,14 @@ export class Condition {
       const { state, id } = revivingCondition;
       this.#lock = reviveReduction(state.lock) as Lock | RLock;
       this.#cells = new Int32Array(state.cells);
+      this.#counts = new BigInt64Array(state.cells, C.COUNTS_BYTE, 1);
       this.#id = id;
       return;
     }
     this.#lock = lock ?? new RLock();
-    this.#cells = new Int32Array(new SharedArrayBuffer(16));
+    const buffer = new SharedArrayBuffer(C.BYTES);
+    this.#cells = new Int32Array(buffer);
+    this.#counts = new BigInt64Array(buffer, C.COUNTS_BYTE, 1);
     this.#id = newSharedId();
     adoptHandle(this, this.#id);
   }
@@ -605,10 +688,11 @@ export class Condition {
   /**
    * Acquires the underlying lock.
    *
-   * @param options `block` and `timeout` (ms).
+   * @param options `block` and `timeout` (ms; `undefined`, `null` and `Infinity` wait forever).
    * @returns true when acquired.
+   * @throws {RangeError} When `timeout` is negative or NaN (the Promise rejects).
    */
-  acquire(options: AcquireOptions = {}): Promise<boolean> {
+  acquire(options?: AcquireOptions): Promise<boolean> {
     return this.#lock.acquire(options);
   }
 
@@ -620,9 +704,10 @@ export class Condition {
   /**
    * Acquires the underlying lock and returns a guard for `using`.
    *
+   * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
    * @throws {Error} When `timeout` passed without acquiring.
    */
-  hold(timeout?: number): Promise<Guard> {
+  hold(timeout?: number | null): Promise<Guard> {
     return this.#lock.hold(timeout);
   }
 
@@ -630,48 +715,64 @@ export class Condition {
    * Releases the lock, waits for a notify (or `timeout`), and takes the lock back.
    * Call it holding the lock.
    *
-   * @param timeout Milliseconds; `undefined` waits forever.
+   * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
    * @returns true when notified, false on timeout.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async wait(timeout?: number): Promise<boolean> {
-    const cells = this.#cells;
+  async wait(timeout?: number | null): Promise<boolean> {
+    const ms = timeoutMs(timeout, "wait on the condition");
     const lock = this.#lock;
-    if (lock instanceof RLock ? !lock[OWNED]() : !lock.locked()) {
-      throw new Error("Cannot wait on the condition: this thread does not hold its lock");
-    }
-    // Counted before the lock is released, so a notify right after sees this waiter.
-    Atomics.add(cells, C.SLEEPERS, 1);
+    this.#checkHeld("wait on");
+    // Arrival, notify and leaving on a timeout all happen under the lock, so
+    // each notify sees exactly the waiters that arrived before it. A waiter
+    // may take a wake-up only once a notify has come after its arrival (the
+    // epoch moved): one that starts waiting after a notify cannot take the
+    // wake-up meant for a thread that was already waiting.
+    const arrivedIn = Atomics.load(this.#cells, C.EPOCH);
+    Atomics.add(this.#counts, 0, ONE_SLEEPER);
     const holds = lock instanceof RLock ? lock[RELEASE_ALL]() : (lock.release(), 1);
-    const takeToken = () => {
-      for (let t = Atomics.load(cells, C.TOKENS); t > 0; t = Atomics.load(cells, C.TOKENS)) {
-        if (Atomics.compareExchange(cells, C.TOKENS, t, t - 1) === t) return true;
-      }
-      return false;
-    };
-    let notified: boolean;
+    const takeWakeUp = () => Atomics.load(this.#cells, C.EPOCH) !== arrivedIn && this.#takeToken();
+    let notified = false;
     try {
-      notified = await waitUntil(cells, C.SEQ, takeToken, timeout);
+      notified = await waitUntil(this.#cells, C.SEQ, takeWakeUp, ms);
     } finally {
-      const sleepers = Atomics.sub(cells, C.SLEEPERS, 1) - 1;
-      // A wake-up granted to this waiter as it timed out must not linger for a later one.
-      for (let t = Atomics.load(cells, C.TOKENS); t > sleepers; t = Atomics.load(cells, C.TOKENS)) {
-        Atomics.compareExchange(cells, C.TOKENS, t, t - 1);
-      }
       if (lock instanceof RLock) await lock[RESTORE](holds);
       else await lock.acquire();
+      // Timed out: a wake-up granted meanwhile is taken now (it was meant for
+      // a thread waiting then, this one included), so none lingers for a
+      // later waiter; else this waiter just leaves.
+      if (!notified && !takeWakeUp()) Atomics.sub(this.#counts, 0, ONE_SLEEPER);
     }
     return notified;
+  }
+
+  /** Takes a granted wake-up and leaves the sleepers in one step; false when none is left. */
+  #takeToken(): boolean {
+    const counts = this.#counts;
+    for (let c = Atomics.load(counts, 0); (c & TOKEN_MASK) > 0n; c = Atomics.load(counts, 0)) {
+      if (Atomics.compareExchange(counts, 0, c, c - ONE_SLEEPER - 1n) === c) return true;
+    }
+    return false;
+  }
+
+  #checkHeld(action: string): void {
+    const lock = this.#lock;
+    if (lock instanceof RLock ? !lock[OWNED]() : !lock.locked()) {
+      throw new Error(`Cannot ${action} the condition: this thread does not hold its lock`);
+    }
   }
 
   /**
    * Waits until `predicate()` is true, re-checking after each notify.
    *
    * @param predicate Checked with the lock held.
-   * @param timeout Milliseconds in all; `undefined` waits forever.
+   * @param timeout Milliseconds in all; `undefined`, `null` and `Infinity` wait forever.
    * @returns The predicate's last result.
+   * @throws {RangeError} When `timeout` is negative or NaN.
    */
-  async waitFor<T>(predicate: () => T, timeout?: number): Promise<T> {
-    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+  async waitFor<T>(predicate: () => T, timeout?: number | null): Promise<T> {
+    const ms = timeoutMs(timeout, "wait on the condition");
+    const deadline = ms === undefined ? undefined : performance.now() + ms;
     let result = predicate();
     while (!result) {
       const left = deadline === undefined ? undefined : deadline - performance.now();
@@ -683,24 +784,30 @@ export class Condition {
   }
 
   /**
-   * Wakes up to `n` waiting threads. Call it holding the lock.
+   * Wakes up to `n` of the threads waiting now (one that starts waiting later
+   * cannot take their wake-up). Call it holding the lock.
    *
    * @param n How many.
+   * @throws {Error} When this thread does not hold the lock (Python: RuntimeError).
    */
   notify(n = 1): void {
-    const cells = this.#cells;
+    this.#checkHeld("notify");
+    const counts = this.#counts;
     for (;;) {
-      const tokens = Atomics.load(cells, C.TOKENS);
-      const grant = Math.min(n, Atomics.load(cells, C.SLEEPERS) - tokens);
-      if (grant <= 0) return;
-      if (Atomics.compareExchange(cells, C.TOKENS, tokens, tokens + grant) === tokens) break;
+      const c = Atomics.load(counts, 0);
+      const sleepers = c >> 32n;
+      const tokens = c & TOKEN_MASK;
+      const grant = BigInt(Math.min(n, Number(sleepers - tokens)));
+      if (grant <= 0n) return;
+      if (Atomics.compareExchange(counts, 0, c, c + grant) === c) break;
     }
-    signalWaiters(cells, C.SEQ);
+    Atomics.add(this.#cells, C.EPOCH, 1);
+    signalWaiters(this.#cells, C.SEQ);
   }
 
   /** Wakes every waiting thread. Call it holding the lock. */
   notifyAll(): void {
-    this.notify(Atomics.load(this.#cells, C.SLEEPERS));
+    this.notify(Number(Atomics.load(this.#counts, 0) >> 32n));
   }
 
   /** Python spelling of {@linkcode Condition.notifyAll}. */
@@ -709,7 +816,7 @@ export class Condition {
   }
 
   /** Python spelling of {@linkcode Condition.waitFor}. */
-  wait_for<T>(predicate: () => T, timeout?: number): Promise<T> {
+  wait_for<T>(predicate: () => T, timeout?: number | null): Promise<T> {
     return this.waitFor(predicate, timeout);
   }
 

@@ -264,3 +264,33 @@ Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("soon"), null);
   assert.equal(parseRetryAfter(null), null);
 });
+
+Deno.test("crawl() stopped by its signal ends although a page in flight brings links after the stop", async () => {
+  const controller = new AbortController();
+  const requested: string[] = [];
+  const server = serve((req) => {
+    const path = new URL(req.url).pathname;
+    requested.push(path);
+    const html = (body: string) => new Response(body, { headers: { "content-type": "text/html" } });
+    if (path === "/robots.txt") return new Response("", { status: 404 });
+    if (path === "/") return html(`<a href="/slow">slow</a><a href="/queued">queued</a>`);
+    if (path === "/slow") {
+      // The crawl stops while this page is in flight; its links arrive after the stop.
+      controller.abort();
+      return html(`<title>slow</title><a href="/found-late">late</a>`);
+    }
+    return html("<title>other</title>");
+  });
+  try {
+    const records = await collect([server.url], {
+      depth: 3,
+      perHost: 1,
+      signal: controller.signal,
+    });
+    assert.deepEqual(records.map((r) => new URL(r.url).pathname).sort(), ["/", "/slow"]);
+    assert.equal(records.find((r) => r.url.endsWith("/slow"))!.title, "slow");
+    assert.ok(!requested.includes("/found-late") && !requested.includes("/queued"), `${requested}`);
+  } finally {
+    await server.close();
+  }
+});

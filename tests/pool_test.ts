@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
-import { type AsyncResult, cpu_count, cpuCount, Pool, RemoteError, TimeoutError } from "../mod.ts";
+import {
+  type AsyncResult,
+  cpu_count,
+  cpuCount,
+  Lock,
+  Manager,
+  Pool,
+  Queue,
+  RemoteError,
+  TimeoutError,
+  Value,
+} from "../mod.ts";
 import * as tasks from "./fixtures/tasks.ts";
+import * as edge from "./fixtures/edge_tasks.ts";
 
 const modules = [new URL("./fixtures/tasks.ts", import.meta.url)];
 
@@ -440,4 +452,191 @@ Deno.test("Pool with maxtasksperchild finishes queued work after close()", async
   await p.join();
   const pids = (await Promise.all(results)).map((r) => r.pid);
   assert.equal(new Set(pids).size, 6, `each task on a fresh worker: ${pids}`);
+});
+
+// ---- Edge cases: workers that exit, thrown values, initargs, modules ----
+
+const edgeUrl = new URL("./fixtures/edge_tasks.ts", import.meta.url);
+
+for (const backend of ["web", "node"] as const) {
+  Deno.test(`Pool fails the task of a worker that calls Deno.exit() and replaces the worker (${backend})`, async () => {
+    await using p = pool({ processes: 1, backend, modules: [...modules, edgeUrl] });
+    const before = await p.apply(tasks.whoami);
+    await assert.rejects(
+      p.apply(edge.exitWith, [3]),
+      /PoolWorker-\d+ \(pid \d+\) exited with code 3; task 'exitWith' did not finish/,
+    );
+    const after = await p.apply(tasks.whoami);
+    assert.notEqual(after.pid, before.pid);
+    assert.equal(await p.apply(tasks.square, [8]), 64);
+  });
+}
+
+Deno.test("Pool tasks that throw non-Error values reject with the same value (structured clone)", async () => {
+  await using p = pool({ modules: [...modules, edgeUrl] });
+  const thrown = (kind: string) =>
+    p.apply(edge.throwValue, [kind]).then(() => "resolved", (e) => e);
+  assert.deepEqual(await thrown("object"), { code: 42, nested: { list: [1, 2] } });
+  assert.equal(await thrown("undefined"), undefined);
+  const date = await thrown("date");
+  assert.ok(date instanceof Date && date.getTime() === 0);
+  assert.deepEqual(await thrown("map"), new Map([["k", 1n]]));
+  assert.deepEqual({ ...(await thrown("null-prototype")) }, { code: 7 });
+  assert.deepEqual(await p.apply(edge.rejectWith, [5]).catch((e) => e), { code: 5 });
+  // Values that cannot be cloned come back as a TypeError that says so; the worker lives on.
+  const pid = (await p.apply(tasks.whoami)).pid;
+  for (const kind of ["throwing-toString", "symbol"]) {
+    const error = await thrown(kind);
+    assert.ok(error instanceof TypeError, `${kind}: ${error}`);
+    assert.match(error.message, /Cannot send what task 'throwValue' threw .*cannot be cloned/);
+  }
+  const bad = await thrown("bad-error");
+  assert.ok(bad instanceof TypeError);
+  assert.match(bad.message, /reading it threw \(Error: no message\)/);
+  await assert.rejects(
+    p.apply(edge.returnTrap),
+    /Cannot send the result of task 'returnTrap'.*trapped/,
+  );
+  const workers = await p.map(tasks.whoami, [1, 2, 3, 4], { chunksize: 1 });
+  assert.ok(workers.some((w) => w.pid === pid), "no worker was replaced");
+});
+
+Deno.test("Pool initargs carry shared objects (Lock, Value, Queue, Manager proxy) to every worker", async () => {
+  await using manager = new Manager();
+  const lock = new Lock();
+  const counter = new Value("i", 0);
+  const queue = new Queue<string>();
+  const dict = manager.dict();
+  {
+    // maxtasksperchild 1: every task runs on a fresh worker, started long after the pool.
+    await using p = pool({
+      processes: 2,
+      maxtasksperchild: 1,
+      modules: [edgeUrl],
+      initializer: edge.keepShared,
+      initargs: [lock, counter, queue, dict],
+    });
+    const kinds = await p.map(edge.useShared, ["a", "b", "c", "d", "e"], { chunksize: 1 });
+    assert.deepEqual(new Set(kinds), new Set(["Lock Value Queue"]));
+  }
+  assert.equal(counter.value, 5);
+  const tags = [];
+  for (let i = 0; i < 5; i++) tags.push(await queue.get());
+  assert.deepEqual(tags.sort(), ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(Object.keys(await dict.toObject()).sort(), ["a", "b", "c", "d", "e"]);
+  assert.ok(!lock.locked());
+});
+
+Deno.test("Pool runs the initializer in every worker even when closed and joined at once", async () => {
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const p = pool({ processes: 3, initializer: tasks.countStart, initargs: [started.buffer] });
+  p.close();
+  await p.join();
+  assert.equal(Atomics.load(started, 0), 3);
+});
+
+Deno.test("Pool.imap() with chunksize > 1 drops the chunk the input's error interrupted, as Python", async () => {
+  await using p = pool();
+  function* input() {
+    yield* [1, 2, 3, 4, 5];
+    throw new SyntaxError("bad input line");
+  }
+  for (const method of ["imap", "imapUnordered"] as const) {
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const r of p[method](tasks.square, input(), { chunksize: 2 })) seen.push(r);
+    }, SyntaxError);
+    // [1, 2] and [3, 4] are whole chunks; [5] was cut short by the error. Unordered, the
+    // error may also come before the chunks' results.
+    if (method === "imap") assert.deepEqual(seen, [1, 4, 9, 16]);
+    else assert.ok(seen.every((r) => [1, 4, 9, 16].includes(r)), `${method}: ${seen}`);
+  }
+});
+
+Deno.test("Pool: a task imported from a module not in 'modules' fails with the fix-it advice", async () => {
+  await using p = pool();
+  await assert.rejects(p.apply(edge.exitWith, [1]), (e: unknown) => {
+    assert.ok(e instanceof TypeError);
+    assert.match(
+      e.message,
+      /function 'exitWith' is not exported from .*pool_test\.ts; a task function must be exported from the main module or from a module listed in 'modules'. If 'exitWith' is imported from another module, add that module to 'modules'/,
+    );
+    return true;
+  });
+});
+
+Deno.test("Pool resolves relative 'modules' paths against the main module, and takes import.meta.resolve()", async () => {
+  // The main module is this test file (tests/), not the current directory.
+  assert.notEqual(new URL(".", Deno.mainModule).href, new URL(`file://${Deno.cwd()}/`).href);
+  await using p = pool({ processes: 1, modules: ["./fixtures/tasks.ts"] });
+  assert.equal(await p.apply(tasks.square, [11]), 121);
+  await using q = pool({ processes: 1, modules: [import.meta.resolve("./fixtures/tasks.ts")] });
+  assert.equal(await q.apply(tasks.square, [12]), 144);
+});
+
+Deno.test("Pool: terminate() of a responsive busy worker neither waits nor warns", async () => {
+  const p = pool({ processes: 1 });
+  const cells = new Int32Array(new SharedArrayBuffer(16));
+  const held = p.applyAsync(tasks.holdUntil, [cells.buffer as SharedArrayBuffer, 1]);
+  await cellReaches(cells, 1, 1);
+  const started = performance.now();
+  await p.terminate();
+  assert.ok(performance.now() - started < 900, "terminate() waited for the stuck-worker check");
+  await assert.rejects(held.get(), /terminated/);
+  release(cells);
+});
+
+Deno.test("Pool whose initializer calls Deno.exit() is broken, not restarted for ever", async () => {
+  const p = pool({ processes: 2, modules: [edgeUrl], initializer: edge.exitWith, initargs: [4] });
+  await assert.rejects(
+    p.apply(edge.useShared, ["x"]),
+    /Pool worker PoolWorker-\d+ could not start: it exited with code 4 while importing the task modules or running the initializer/,
+  );
+  assert.throws(() => p.applyAsync(edge.useShared, ["y"]), /the pool is broken/);
+  await p.terminate();
+  await p.join();
+});
+
+Deno.test("Pool refuses initargs that cannot be cloned, leaving no thread behind", () => {
+  assert.throws(() => pool({ processes: 2, initializer: tasks.init, initargs: [() => 1] }), {
+    name: "TypeError",
+    message: /^Cannot create pool: 'initargs' cannot be sent to a worker \(DataCloneError: /,
+  });
+});
+
+Deno.test("Pool with maxtasksperchild: results that come in together are all delivered (no hang in join)", async () => {
+  // Two workers finish at once; the first outcome read retires its worker. The
+  // engine skipped the next worker then, losing its outcome: join() hung.
+  for (let round = 0; round < 5; round++) {
+    const p = pool({ processes: 2, maxtasksperchild: 1, modules: [edgeUrl] });
+    const cells = new Int32Array(new SharedArrayBuffer(12));
+    const flag = cells.buffer as SharedArrayBuffer;
+    const results = [
+      p.apply(edge.returnWhenReleased, [flag, 1]),
+      p.apply(edge.returnWhenReleased, [flag, 2]),
+    ];
+    p.close();
+    await cellReaches(cells, 2, 2); // both workers run their task
+    release(cells);
+    // Hold this thread until both outcomes are on their way, so one wake-up finds both.
+    const until = performance.now() + 30_000;
+    while (Atomics.load(cells, 1) < 2 && performance.now() < until) {
+      // busy: the outcomes must arrive while this thread cannot drain them
+    }
+    const spinUntil = performance.now() + 50;
+    while (performance.now() < spinUntil) {
+      // let both workers flush their outcome
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("join() hung: an outcome was lost")), 20_000);
+    });
+    try {
+      assert.deepEqual(await Promise.race([Promise.all(results), hung]), [1, 2]);
+      await Promise.race([p.join(), hung]);
+    } finally {
+      clearTimeout(timer);
+      await p.terminate();
+    }
+  }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { active_children, activeChildren, Process, Queue } from "../mod.ts";
 import * as ipc from "./fixtures/ipc_tasks.ts";
+import * as edge from "./fixtures/edge_tasks.ts";
 
 const modules = [new URL("./fixtures/ipc_tasks.ts", import.meta.url)];
 
@@ -82,4 +83,63 @@ Deno.test("Process validates its options", () => {
   assert.rejects(p.join(), /was not started/);
   p.daemon = true;
   assert.equal(p.daemon, true);
+});
+
+const edgeModules = [new URL("./fixtures/edge_tasks.ts", import.meta.url)];
+
+for (const backend of ["web", "node"] as const) {
+  Deno.test(`Process that calls Deno.exit(N) ends with exitcode N (${backend})`, async () => {
+    for (const code of [7, 0]) {
+      const p = new Process({ target: edge.exitWith, args: [code], modules: edgeModules, backend });
+      p.start();
+      await p.join();
+      assert.equal(p.exitcode, code);
+      assert.ok(!p.isAlive());
+      assert.ok(!activeChildren().includes(p));
+    }
+  });
+}
+
+Deno.test("Process whose target throws a value that cannot be printed or cloned ends with exitcode 1", async () => {
+  for (const kind of ["null-prototype", "throwing-toString", "undefined"]) {
+    const p = new Process({ target: edge.throwValue, args: [kind], modules: edgeModules });
+    p.start();
+    await p.join();
+    assert.equal(p.exitcode, 1, kind);
+  }
+});
+
+Deno.test("Process.join() takes Infinity, null and huge timeouts; negative or NaN is a RangeError", async () => {
+  const q = new Queue<string>();
+  const ready = new Queue<string>();
+  const p = new Process({ target: ipc.getForever, args: [q, ready], modules });
+  p.start();
+  await ready.get();
+  await assert.rejects(p.join(-1), {
+    name: "RangeError",
+    message:
+      /^Cannot join Process-\d+: 'timeout' must be a non-negative number of ms or Infinity, received -1$/,
+  });
+  await assert.rejects(p.join(NaN), RangeError);
+  const joins = [p.join(Infinity), p.join(null), p.join(2 ** 31), p.join(2 ** 53)];
+  let ended = false;
+  Promise.all(joins).then(() => ended = true);
+  // A timer of 2^31 ms or more fires at once: the joins would end now.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(ended, false);
+  assert.equal(p.exitcode, null);
+  p.terminate();
+  await Promise.all(joins);
+  assert.equal(p.exitcode, -15);
+});
+
+Deno.test("Process refuses unknown option names, suggesting the close match", () => {
+  assert.throws(() => new Process({ target: ipc.write, arg: [] } as never), {
+    name: "TypeError",
+    message: "Cannot create process: unknown option 'arg'; did you mean 'args'?",
+  });
+  assert.throws(
+    () => new Process({ target: ipc.write, deamon: true } as never),
+    /did you mean 'daemon'/,
+  );
 });

@@ -33,3 +33,27 @@ Deno.test("SharedArray is indexable and iterable, zero-filled or from values", (
   assert.throws(() => new RawArray("i", 2).getLock(), /without one/);
   assert.deepEqual(Array.from(new SharedArray("q", [1n, -2n])), [1n, -2n]);
 });
+
+Deno.test("Value and SharedArray take lock: true, false, a Lock or an RLock, and refuse anything else", async () => {
+  const { Lock, RLock } = await import("../mod.ts");
+  const lock = new Lock();
+  const rlock = new RLock();
+  assert.equal(new Value("i", 0, { lock }).getLock(), lock);
+  assert.equal(new SharedArray("i", 2, { lock: rlock }).getLock(), rlock);
+  assert.ok(new Value("i", 0, { lock: true }).getLock() instanceof RLock);
+  assert.throws(() => new Value("i", 0, { lock: false }).getLock(), /without one/);
+  for (const bad of ["x", 1, null, {}, { acquire() {} }]) {
+    assert.throws(() => new Value("i", 0, { lock: bad as never }), {
+      name: "TypeError",
+      message: /^Cannot create value: 'lock' must be true, false, a Lock or an RLock, received /,
+    });
+    assert.throws(
+      () => new SharedArray("d", 3, { lock: bad as never }),
+      /Cannot create array: 'lock'/,
+    );
+  }
+  assert.throws(() => new Value("i", 0, { lokc: true } as never), {
+    name: "TypeError",
+    message: "Cannot create value: unknown option 'lokc'; did you mean 'lock'?",
+  });
+});

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { BoundedSemaphore, Event, Lock, Pool, Process, RLock, Semaphore, Value } from "../mod.ts";
+import {
+  BoundedSemaphore,
+  Condition,
+  Event,
+  Lock,
+  Pool,
+  Process,
+  RLock,
+  Semaphore,
+  Value,
+} from "../mod.ts";
 import * as ipc from "./fixtures/ipc_tasks.ts";
 
 const modules = [new URL("./fixtures/ipc_tasks.ts", import.meta.url)];
@@ -182,4 +192,47 @@ Deno.test("Condition: wait times out, notify(n) wakes n, and wait needs the lock
   }
   await Promise.all(waiters);
   assert.equal(woken.length, 2);
+});
+
+Deno.test("RLock.locked() tells whether any thread holds it (Python 3.14's RLock.locked())", async () => {
+  const lock = new RLock();
+  assert.equal(lock.locked(), false);
+  await lock.acquire();
+  await lock.acquire();
+  assert.equal(lock.locked(), true);
+  lock.release();
+  assert.equal(lock.locked(), true, "still held once");
+  lock.release();
+  assert.equal(lock.locked(), false);
+  // Held by a worker, it is locked from here too.
+  await using pool = new Pool({ processes: 1, modules });
+  const held = new Event();
+  const release = new Event();
+  const holding = pool.apply(ipc.holdLock, [lock, held, release]);
+  assert.ok(await held.wait(30_000));
+  assert.equal(lock.locked(), true);
+  assert.equal(await lock.acquire({ block: false }), false);
+  release.set();
+  await holding;
+  assert.equal(lock.locked(), false);
+});
+
+Deno.test("Condition.notify() wakes a thread already waiting, not one that starts waiting after it", async () => {
+  const cond = new Condition(new Lock());
+  await cond.acquire();
+  const first = cond.wait(); // releases the lock
+  await cond.acquire();
+  cond.notify(); // meant for `first`, the only waiter
+  const late = cond.wait(50); // starts waiting after the notify: must not take it
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const firstWoke = await Promise.race([
+    first,
+    new Promise<string>((resolve) => timer = setTimeout(() => resolve("still asleep"), 10_000)),
+  ]);
+  clearTimeout(timer);
+  assert.equal(firstWoke, true);
+  cond.release(); // `first` took the lock back; now `late` can time out and take it
+  assert.equal(await late, false);
+  cond.release();
+  assert.throws(() => cond.notify(), /does not hold its lock/);
 });
