@@ -36,3 +36,5 @@ export * from "./lib/synchronize.ts";
 export * from "./lib/shared_memory.ts";
 export * from "./lib/barrier.ts";
 export * from "./lib/managers.ts";
+export * from "./lib/listener.ts";
+export * from "./lib/base_manager.ts";

@@ -4,6 +4,7 @@
 // Prints a Markdown table of values and ratios (also saved to bench/results/),
 // and draws the ratios in docs/benchmarks.svg.
 import { type ChartBar, ratioChart } from "./_chart.ts";
+import { netTable } from "./_net_table.ts";
 
 interface Row {
   workload: string;
@@ -68,6 +69,18 @@ console.error("Running the Queue and Pipe workloads (this project, then Python) 
 const oursIpc = await run(Deno.execPath(), ["run", "-A", "ipc_workloads.ts"], here);
 if (typeof oursIpc === "string") throw new Error(`The project's IPC workloads failed: ${oursIpc}`);
 const pythonIpc = await run("python3", ["python_ipc.py"], anchors);
+console.error("Running the pool-control workloads (this project, then piscina) ...");
+const oursControl = await run(
+  Deno.execPath(),
+  ["run", "-A", "--v8-flags=--expose-gc", "pool_control_workloads.ts"],
+  here,
+);
+if (typeof oursControl === "string") {
+  throw new Error(`The project's pool-control workloads failed: ${oursControl}`);
+}
+const piscinaControl = typeof piscina === "string"
+  ? piscina
+  : await run("node", ["piscina_control.mjs"], anchors);
 
 const workloads: [string, string, "higher" | "lower", string][] = [
   ["start", "construct + first result, 2 workers", "lower", "<= piscina"],
@@ -201,6 +214,8 @@ lines.push(
 );
 if (typeof piscina === "string") lines.push(`piscina skipped: ${piscina}`);
 if (typeof python === "string") lines.push(`Python skipped: ${python}`);
+lines.push("", ...(await netTable()));
+lines.push("", ...controlTable());
 const table = lines.join("\n");
 console.log(table);
 await Deno.mkdir(new URL("results/", here), { recursive: true });
@@ -214,3 +229,63 @@ await Deno.writeTextFile(
   ),
 );
 console.error(`Chart: ${chart.pathname}`);
+
+/** Pool control (issue 16): cancellation, stats, transfer, elastic size, bounded queue. */
+function controlTable(): string[] {
+  const out = [
+    "| pool control | this project | piscina 5 (ratio) | target |",
+    "|---|---|---|---|",
+  ];
+  const control = oursControl as Map<string, Row>;
+  const statsOn = control.get("applyAsyncStatsOn")!;
+  const piscinaAsync = typeof piscina === "string" ? undefined : piscina.get("applyAsync");
+  if (piscinaAsync) {
+    bars.push({
+      workload: "applyAsync, stats on",
+      anchor: "piscina",
+      better: statsOn.value / piscinaAsync.value,
+      target: 5,
+    });
+  }
+  const rows: [key: string, label: string, target: string, versus: string][] = [
+    [
+      "abortToSignal",
+      "abort() → the running task's taskSignal() fires in the worker",
+      "<= 1 ms",
+      "",
+    ],
+    ["abortToReject", "abort() → the caller's promise rejects", "", "piscina"],
+    ["abortThenNext", "abort a running task, then the next task's result", "", "piscina"],
+    ["applyAsyncStatsOn", "applyAsync throughput, stats on", ">= 5x piscina", "applyAsync"],
+    ["applyAsyncStatsOff", "applyAsync throughput, stats off", "", ""],
+    ["statsRatio", "stats on / stats off (applyAsync, alternating runs)", ">= 0.95", ""],
+    ["transfer64", "a 64 MiB buffer to a task and back, moved (transfer)", "", "piscina"],
+    ["copy64", "the same, copied", "", "piscina"],
+    ["elasticGrow", "elastic pool, 1 → 2 workers: two tasks that must run at once", "", "piscina"],
+    ["elasticFirst", "elastic pool with no worker (minProcesses 0): first result", "", "piscina"],
+    ["producerRate", "10M tasks, waitForRoom() before each (maxQueue 64): rate", "", ""],
+    ["producerHeapGrowth", "the same: heap growth from 1M to 10M tasks", "flat", ""],
+  ];
+  const chartLabels: Record<string, string> = {
+    abortThenNext: "abort, then next result",
+    transfer64: "64 MiB moved, round trip",
+    elasticGrow: "elastic grow 1 → 2",
+  };
+  for (const [key, label, target, versus] of rows) {
+    const mine = control.get(key)!;
+    let theirs = "n/a";
+    if (versus === "applyAsync") theirs = cell(piscina, "applyAsync", mine);
+    if (versus === "piscina") theirs = cell(piscinaControl, key, mine);
+    if (chartLabels[key]) addBar(key, chartLabels[key], "piscina", piscinaControl, mine);
+    out.push(`| ${label} | ${fmt(mine.value)} ${mine.unit} | ${theirs} | ${target} |`);
+  }
+  out.push(
+    "",
+    "piscina has no signal inside a task: aborting a running task terminates its thread, so the",
+    "abort-to-signal row has no twin there. Times are medians (abort: 50 trials; transfer: 10).",
+  );
+  if (typeof piscinaControl === "string") {
+    out.push(`piscina (pool control) skipped: ${piscinaControl}`);
+  }
+  return out;
+}

@@ -56,6 +56,13 @@ export const LIMITS = {
     max: 256 * 1024 * 1024,
     why: "256 MiB: a page is held in memory as one string",
   },
+  lease: {
+    option: "lease",
+    flag: "--lease",
+    min: 1000,
+    max: MAX_TIMER_MS,
+    why: "milliseconds: at least a second, at most the longest timer delay",
+  },
   backoffMs: {
     option: "backoffMs",
     min: 0,

@@ -3,7 +3,17 @@
 // (the output could not be written), 2 a usage error, 130 / 143 interrupted
 // by SIGINT / SIGTERM. See docs/crawler.md.
 
-import { crawl, type CrawlOptions, type CrawlRecord, type CrawlStats, newStats } from "./crawl.ts";
+import {
+  crawl,
+  type CrawlOptions,
+  type CrawlOutput,
+  type CrawlRecord,
+  type CrawlStats,
+  type CrawlTotals,
+  newStats,
+} from "./crawl.ts";
+import { StateError, StateUsageError } from "./_frontier.ts";
+import { parseState } from "./_state.ts";
 import { parseArgs, UsageError } from "./_args.ts";
 import { csvCell } from "./_csv.ts";
 import { describeRange, inRange, type Limit, LIMITS } from "./_limits.ts";
@@ -33,6 +43,13 @@ Options:
   --no-robots           ignore robots.txt
   --select NAME=CSS[@ATTR]   a field: text of the first match, or that attribute (repeatable)
   --parse main|worker   where HTML is parsed (default worker)
+  --state PATH|redis://HOST:PORT[/DB]
+                        keep the crawl's state in a SQLite file or in Redis: the same command
+                        resumes it, and processes sharing a Redis state share the crawl
+  --job NAME            the crawl's name in Redis (default crawl)
+  --lease MS            how long a URL taken by a process stays reserved while it runs
+                        (default 60000, at least 1000)
+  --fresh               discard the saved state first
   --quiet               no progress display
   -h, --help            this text
 Delays and timeouts are at most 2147483647 ms. Exit: 0 done, 1 output failed, 2 usage error,
@@ -83,9 +100,12 @@ function parseCli(args: string[]): CliOptions | "help" {
       "scope",
       "user-agent",
       "parse",
+      "state",
+      "job",
+      "lease",
     ],
     repeatable: ["select"],
-    flags: ["no-robots", "quiet", "help"],
+    flags: ["no-robots", "quiet", "help", "fresh"],
     short: { h: "help" },
   });
   const v = parsed.values;
@@ -117,6 +137,19 @@ function parseCli(args: string[]): CliOptions | "help" {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const state = v.state;
+  if (state === undefined) {
+    for (const name of ["job", "lease"] as const) {
+      if (v[name] !== undefined) throw new UsageError(`--${name} needs --state`);
+    }
+    if (parsed.flags.fresh) throw new UsageError("--fresh needs --state");
+  }
+  try {
+    parseState(state, v.job);
+  } catch (error) {
+    if (error instanceof StateUsageError) throw new UsageError(flagged(error.message));
+    throw error;
+  }
   return {
     file: parsed.positionals[0],
     out: v.out,
@@ -138,8 +171,17 @@ function parseCli(args: string[]): CliOptions | "help" {
       robots: !parsed.flags["no-robots"],
       selectors,
       parse,
+      state,
+      job: v.job,
+      lease: integer(LIMITS.lease, v.lease),
+      fresh: parsed.flags.fresh ?? false,
     },
   };
+}
+
+/** A state message as the command line says it: "state ..." is "--state ...". */
+function flagged(message: string): string {
+  return /^(state|job|fresh|lease)\b/.test(message) ? `--${message}` : message;
 }
 
 /** Invalid lines reported one by one; past this many, only their count. */
@@ -171,10 +213,14 @@ async function readUrls(file: string): Promise<string[]> {
   return urls;
 }
 
-/** Opens --out, truncating it; a path that cannot be written is a usage error. */
-async function openOutput(path: string): Promise<Deno.FsFile> {
+/**
+ * Opens --out; a path that cannot be written is a usage error. It is
+ * truncated, except with --state: the crawl then rewinds it to where its
+ * state says the records it committed end.
+ */
+async function openOutput(path: string, resumable: boolean): Promise<Deno.FsFile> {
   try {
-    return await Deno.open(path, { write: true, create: true, truncate: true });
+    return await Deno.open(path, { write: true, create: true, truncate: !resumable });
   } catch (error) {
     throw new UsageError(`cannot write --out '${path}': ${fsReason(error)}`);
   }
@@ -221,6 +267,11 @@ function formatter(format: CliOptions["format"], selectors: Selector[]): {
 }
 
 function summary(stats: CrawlStats, headline: string): string {
+  const text = thisProcess(stats, stats.crawl ? `${headline} This process:` : headline);
+  return stats.crawl ? `${text}\n${wholeCrawl(stats.crawl)}` : text;
+}
+
+function thisProcess(stats: CrawlStats, headline: string): string {
   const seconds = (performance.now() - stats.startedAt) / 1000;
   const statuses = Object.entries(stats.statuses).sort().map(([k, v]) => `${k}: ${v}`).join(", ");
   return [
@@ -234,6 +285,21 @@ function summary(stats: CrawlStats, headline: string): string {
     `  time             ${seconds.toFixed(1)} s, ${
       (stats.pages / Math.max(seconds, 1e-3)).toFixed(1)
     } pages/s`,
+  ].join("\n");
+}
+
+/** The whole crawl's counters, from its state. */
+function wholeCrawl(totals: CrawlTotals): string {
+  const statuses = Object.entries(totals.statuses).sort().map(([k, v]) => `${k}: ${v}`).join(", ");
+  return [
+    "The whole crawl (every process and run, from its state):",
+    `  pages            ${totals.pages} (ok ${totals.ok}, failed ${totals.failed})`,
+    `  bytes            ${totals.bytes}`,
+    `  statuses         ${statuses || "none"}`,
+    `  retries          ${totals.retries}`,
+    `  robots.txt       ${totals.blockedByRobots} blocked, ${totals.robotsUnreachable} not fetched as robots.txt was unreachable`,
+    `  duplicates       ${totals.duplicates} filtered`,
+    `  URLs             ${totals.seen} seen, ${totals.queued} queued, ${totals.leased} in flight`,
   ].join("\n");
 }
 
@@ -259,6 +325,15 @@ function say(text: string): void {
   }
 }
 
+/** This machine's name, part of an --out file's name in a shared crawl's state. */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
 /** A failure to write the records (disk full, a closed pipe...): exit code 1. */
 class OutputError extends Error {}
 
@@ -281,7 +356,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     urls = await readUrls(cli.file);
-    if (cli.out !== undefined) output = await openOutput(cli.out);
+    if (cli.out !== undefined) output = await openOutput(cli.out, cli.crawl.state !== undefined);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     say(`crawl: ${shown(error.message, 300)}`);
@@ -302,6 +377,8 @@ export async function main(args: string[]): Promise<number> {
 async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefined) {
   const sink = output ?? Deno.stdout;
   const sinkName = cli.out === undefined ? "stdout" : `'${shown(cli.out)}'`;
+  /** Bytes of --out holding whole records (and the CSV header). */
+  let position = 0;
   const write = async (text: string) => {
     const bytes = encoder.encode(text);
     try {
@@ -312,7 +389,32 @@ async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefi
         { cause: error },
       );
     }
+    position += bytes.length;
   };
+  const format = formatter(cli.format, cli.crawl.selectors);
+  // With --state, --out is the crawl's output: a resumed crawl cuts it back
+  // to the end of the last record its state committed, then writes again the
+  // records committed after that (see CrawlOutput). Stdout cannot be cut:
+  // its records come at least once.
+  const crawlOutput: CrawlOutput | undefined = output && cli.crawl.state !== undefined
+    ? {
+      name: `${hostName()}:${await Deno.realPath(cli.out!)}`,
+      position: () => position,
+      rewind: async (at: number) => {
+        const size = (await output.stat()).size;
+        if (size < at) {
+          say(
+            `crawl: warning: --out '${shown(cli.out!)}' has ${size} bytes, fewer than the ${at} ` +
+              `its crawl wrote: it was changed outside the crawl, and records may be missing from it`,
+          );
+        }
+        position = Math.min(at, size);
+        await output.truncate(position);
+        await output.seek(position, Deno.SeekMode.Start);
+        if (position === 0 && format.header) await write(format.header);
+      },
+    }
+    : undefined;
   const stats = newStats();
   const controller = new AbortController();
   const showProgress = !cli.quiet && Deno.stderr.isTerminal();
@@ -374,12 +476,17 @@ async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefi
     }
   }
 
-  const format = formatter(cli.format, cli.crawl.selectors);
-  let failure: OutputError | undefined;
+  let failure: OutputError | StateError | undefined;
   try {
-    if (format.header) await write(format.header);
+    if (format.header && !crawlOutput) await write(format.header);
     for await (
-      const record of crawl(urls, { ...cli.crawl, stats, signal: controller.signal })
+      const record of crawl(urls, {
+        ...cli.crawl,
+        stats,
+        signal: controller.signal,
+        output: crawlOutput,
+        onWarning: (message) => say(`crawl: ${message}`),
+      })
     ) {
       writing = true;
       try {
@@ -390,15 +497,26 @@ async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefi
       if (quitAfterWrite) quit();
     }
   } catch (error) {
-    if (!(error instanceof OutputError)) throw error;
+    if (!(error instanceof OutputError) && !(error instanceof StateError)) throw error;
     failure = error;
   } finally {
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     endProgress();
   }
+  if (failure instanceof StateUsageError) {
+    // The state could not be opened: nothing was fetched.
+    say(`crawl: ${shown(flagged(failure.message), 300)}`);
+    say(HINT);
+    return 2;
+  }
   if (failure) {
-    say(`crawl: ${failure.message}`);
-    say(summary(stats, "Crawl stopped: the records could not be written."));
+    say(`crawl: ${shown(failure.message, 500)}`);
+    say(summary(
+      stats,
+      failure instanceof OutputError
+        ? "Crawl stopped: the records could not be written."
+        : "Crawl stopped: its state failed. The records written so far are kept.",
+    ));
     return 1;
   }
   if (stopSignal) {

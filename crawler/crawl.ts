@@ -1,8 +1,10 @@
 /**
  * `crawl(urls, options)`: the crawler as a library. It fetches on a `Pool`
  * (one request per task, like the seed's `apply_async(get_page, ...)`), while
- * the main thread keeps the frontier, robots.txt, politeness, retries and
- * redirects, so that per-host limits hold across every worker.
+ * the main thread schedules: robots.txt, retries, redirects and records, over
+ * a frontier (the URLs seen, queued and taken, per-host politeness) kept in
+ * memory, in a SQLite file or in Redis (the `state` option), so that per-host
+ * limits hold across every worker, and with a state across every process.
  *
  * Against hostile servers: every request is http(s), robots.txt included;
  * each request's connection, headers, body and parse stay inside
@@ -14,6 +16,19 @@
  */
 import { Pool } from "../mod.ts";
 import type { FetchOutcome, FetchTaskOptions } from "./_fetch_task.ts";
+import {
+  type Delivery,
+  type Done,
+  type Job,
+  jobKey,
+  type PageJob,
+  type Requeue,
+  type RobotsJob,
+  type RobotsVerdict,
+  type StepRequest,
+  type StepResult,
+} from "./_frontier.ts";
+import { openFrontier } from "./_state.ts";
 import { extractPage } from "./_html.ts";
 import { describeRange, inRange, LIMITS, MAX_SERVER_WAIT_MS } from "./_limits.ts";
 import { ParseDeadlineError } from "./_parser.ts";
@@ -133,6 +148,104 @@ export interface CrawlOptions {
   signal?: AbortSignal;
   /** Counters, updated as the crawl runs (for progress displays and summaries). */
   stats?: CrawlStats;
+  /**
+   * Where the crawl's state lives, so that it survives a crash and can be
+   * shared: a SQLite file path, or `redis://HOST:PORT[/DB]`. Running again
+   * with the same state resumes; several processes with the same Redis state
+   * and `job` share one crawl. Without it the crawl lives in this process's
+   * memory. See docs/crawler.md, "State and resume".
+   */
+  state?: string;
+  /** With a `redis://` state: the crawl's name, the prefix of its keys. @default {"crawl"} */
+  job?: string;
+  /**
+   * Milliseconds a URL taken by this process stays reserved for it; kept
+   * alive while the process runs, so a process that dies gives its URLs back
+   * when it runs out (at once for a process of the same machine). @default {60000}
+   */
+  lease?: number;
+  /** With `state`: discard the saved state first. */
+  fresh?: boolean;
+  /**
+   * With `state`: the consumer's output, for records exactly once across
+   * crashes. Without it, a record yielded but not yet done with when the
+   * process died (the loop had not asked for the next one) is yielded again
+   * by the next run of the crawl.
+   */
+  output?: CrawlOutput;
+  /** Messages about the state: a lost Redis connection and its retries. @default {console.warn} */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Where a consumer of {@linkcode crawl} puts its records, for exactly-once
+ * output with a `state`: each acknowledged record is committed together with
+ * the output's position after it, and a resumed crawl first rewinds the
+ * output to the last committed position, then yields again the records that
+ * were committed after it. The command line's `--out` file is one (its
+ * position is its length in bytes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CrawlOutput } from "./crawl.ts";
+ * const lines: string[] = [];
+ * const output: CrawlOutput = {
+ *   name: "lines",
+ *   position: () => lines.length,
+ *   rewind: (position) => void lines.splice(position),
+ * };
+ * lines.push("a", "b");
+ * await output.rewind(1);
+ * assert.deepEqual(lines, ["a"]);
+ * ```
+ */
+export interface CrawlOutput {
+  /**
+   * The output's name in the crawl's state: one process at a time may use a
+   * name, and a process that resumes with it rewinds the output.
+   */
+  name: string;
+  /** The position after the records written so far (for a file, its length). */
+  position(): number;
+  /** Cuts the output back to `position` (for a file, truncates it there). */
+  rewind(position: number): void | Promise<void>;
+}
+
+/**
+ * The whole crawl's counters, kept in its state (see {@linkcode CrawlStats.crawl}).
+ *
+ * @example
+ * ```ts
+ * import type { CrawlTotals } from "./crawl.ts";
+ * const show = (t: CrawlTotals) => `${t.pages} pages, ${t.queued} queued, ${t.seen} seen`;
+ * ```
+ */
+export interface CrawlTotals {
+  /** Records made, by every process. */
+  pages: number;
+  /** Records without an error. */
+  ok: number;
+  /** Records with an error. */
+  failed: number;
+  /** Body bytes read. */
+  bytes: number;
+  /** Records by status ("error" for no response). */
+  statuses: Record<string, number>;
+  /** Requests retried. */
+  retries: number;
+  /** URLs robots.txt kept out. */
+  blockedByRobots: number;
+  /** URLs not fetched because their robots.txt could not be read. */
+  robotsUnreachable: number;
+  /** Links dropped as already seen. */
+  duplicates: number;
+  /** URLs ever added to the crawl. */
+  seen: number;
+  /** URLs waiting. */
+  queued: number;
+  /** URLs taken by a process and not finished. */
+  leased: number;
 }
 
 /**
@@ -180,6 +293,8 @@ export interface CrawlStats {
   inFlight: number;
   /** performance.now() at the start. */
   startedAt: number;
+  /** With a `state`: the whole crawl's counters (every process, every run), read at the end. */
+  crawl?: CrawlTotals;
 }
 
 /**
@@ -209,59 +324,30 @@ export function newStats(): CrawlStats {
     startedAt: performance.now(),
   };
 }
-
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504, 522, 524]);
 const MAX_REDIRECTS = 10;
 const MAX_ROBOTS_REDIRECTS = 5;
 const MAX_BACKOFF_MS = 60_000;
 /** RFC 9309 2.5: crawlers must read at least 500 KiB of a robots.txt; Google reads that much. */
 const ROBOTS_MAX_BYTES = 500 * 1024;
+/** How often an idle process of a shared crawl looks for work that others added. */
+const POLL_MS = 100;
 
-/** A requested URL, from the frontier to its record. */
-interface PageJob {
-  kind: "page";
-  /** The URL the record is for. */
-  url: string;
-  /** The URL to request now (differs after a redirect). */
-  hop: string;
-  seed: string;
-  depth: number;
-  attempt: number;
-  chain: string[];
-  notBefore: number;
-  /** performance.now() of the first request, 0 before it. */
-  started: number;
-  /** The last failed attempt, for the record if the crawl stops while it waits to retry. */
-  lastFailure?: string;
-}
-
-/** The fetch of an origin's robots.txt (one hop of it). */
-interface RobotsJob {
-  kind: "robots";
-  origin: string;
-  hop: string;
-  redirects: number;
-  attempt: number;
-  notBefore: number;
-  lastFailure?: string;
-}
-
-type Job = PageJob | RobotsJob;
-
-interface Host {
-  active: number;
-  nextAt: number;
-  /** The largest Crawl-delay of this host's robots.txt files (http and https), in ms. */
-  crawlDelayMs: number;
-  queue: Job[];
-}
-
-interface Origin {
+/** What this process knows of an origin's robots.txt. */
+interface OriginRules {
   robots?: RobotsTxt;
   /** Set when every URL of the origin fails: robots.txt unreachable, or a Crawl-delay over the cap. */
   refusal?: { error: string; unreachable: boolean };
-  /** Pages waiting for robots.txt. */
-  waiting: PageJob[];
+}
+
+function rulesOf(verdict: RobotsVerdict): OriginRules {
+  if ("allow" in verdict) return { robots: RobotsTxt.allowAll() };
+  if ("text" in verdict) return { robots: RobotsTxt.parse(verdict.text) };
+  return { refusal: { error: verdict.refusal, unreachable: verdict.unreachable } };
+}
+
+function newPage(url: string, seed: string, depth: number): PageJob {
+  return { kind: "page", url, hop: url, seed, depth, attempt: 0, chain: [url], firstAt: 0 };
 }
 
 /**
@@ -337,35 +423,69 @@ export async function* crawl(
     selectors: options.selectors ?? [],
     parse: options.parse ?? "worker",
     backoffMs: options.backoffMs ?? 500,
+    lease: options.lease ?? 60_000,
   };
   const stats = options.stats ?? newStats();
-  const seen = new Set<string>();
-  const hosts = new Map<string, Host>();
-  const origins = new Map<string, Origin>();
-  /** Jobs whose request runs, with their host. */
-  const inFlight = new Map<Job, Host>();
-  const ready: CrawlRecord[] = [];
+  const seeds: PageJob[] = [];
+  for (const raw of urls) {
+    const url = normalizeUrl(raw);
+    if (!url) throw new TypeError(`Cannot crawl '${raw}': not an absolute http(s) URL`);
+    seeds.push(newPage(url, url, 0));
+  }
+
+  const frontier = await openFrontier({
+    state: options.state,
+    job: options.job,
+    fresh: options.fresh ?? false,
+    warn: options.onWarning ?? ((message) => console.warn(message)),
+    config: {
+      perHost: o.perHost,
+      delayMs: o.delayMs,
+      maxPages: o.maxPages,
+      robots: o.robots,
+      leaseMs: o.lease,
+    },
+  });
+  const durable = frontier.durable;
+  const output = durable ? options.output : undefined;
+  let pool: Pool | undefined;
+  let fetchOnce: typeof import("./_fetch_task.ts").fetchOnce;
+  /** What this process knows of each origin's robots.txt (one entry per origin, not per URL). */
+  const origins = new Map<string, OriginRules>();
+  /** Jobs leased to this process whose request runs, by key. */
+  const inFlight = new Map<string, Job>();
+  /** What the next step commits. */
+  let add: PageJob[] = seeds;
+  let done: Done[] = [];
+  let requeue: Requeue[] = [];
+  let release: string[] = [];
+  /** Committed records, waiting to be yielded. */
+  const ready: Delivery[] = [];
+  /** The last record yielded and acknowledged (the consumer came back for the next), and the output's position then. */
+  let acked = { seq: 0, checkpoint: undefined as number | undefined };
+  let ackSent = 0;
+  /** The whole crawl's queued and leased jobs, as of the last step. */
+  let queuedAll = Infinity;
+  let leasedAll = Infinity;
+  /** Before this performance.now(), a step only to take jobs would find none. */
+  let takeAfter = 0;
+  let stepping = false;
+  /** The step in flight, if any. */
+  let current: Promise<StepResult> | undefined;
+  let kickQueued = false;
+  let heartbeatDue = false;
+  let stopping = false; // set by the signal: nothing new starts
+  let closed = false; // set when the generator ends: late outcomes are dropped
+  let fatal: unknown;
   let wake: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let cutTimer: ReturnType<typeof setTimeout> | undefined;
-  let pumpQueued = false;
-  let pending = 0; // page jobs not yet turned into records (queued, waiting or in flight)
-  let stopping = false; // set by the signal: nothing new starts
-  let closed = false; // set when the generator ends: late outcomes are dropped
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
   const notify = () => {
     wake?.();
     wake = undefined;
   };
 
-  const processes = options.processes ?? navigator.hardwareConcurrency ?? 1;
-  const pool = new Pool({
-    processes: options.processes,
-    // Every request the main thread dispatches starts at once: the per-request
-    // timeout runs from the dispatch, which the stop deadline relies on.
-    concurrency: Math.max(1, Math.ceil(o.concurrency / processes)),
-    modules: [new URL("./_fetch_task.ts", import.meta.url)],
-  });
-  const { fetchOnce } = await import("./_fetch_task.ts");
   const taskOptions = (job: Job): FetchTaskOptions => ({
     userAgent: o.userAgent,
     timeoutMs: o.timeoutMs,
@@ -374,120 +494,145 @@ export async function* crawl(
     selectors: o.selectors,
   });
 
-  const hostState = (name: string): Host => {
-    let host = hosts.get(name);
-    if (!host) {
-      host = { active: 0, nextAt: 0, crawlDelayMs: 0, queue: [] };
-      hosts.set(name, host);
-    }
-    return host;
-  };
+  const buffered = () =>
+    add.length + done.length + requeue.length + release.length > 0 || heartbeatDue;
 
-  /** Runs pump() once after the current burst of scheduling (e.g. a page's 100k links). */
-  const schedulePump = () => {
-    if (pumpQueued) return;
-    pumpQueued = true;
+  /**
+   * Runs steps after the current burst of work (e.g. many pages settling at
+   * once). While a step is in flight, what settles meanwhile gathers for the
+   * next one: one transaction (or Redis call) commits many pages.
+   */
+  const kick = () => {
+    if (kickQueued || closed) return;
+    kickQueued = true;
     queueMicrotask(() => {
-      pumpQueued = false;
-      pump();
+      kickQueued = false;
+      void runSteps();
     });
   };
 
-  const queue = (job: Job): void => {
-    hostState(new URL(job.hop).host).queue.push(job);
-    schedulePump();
-  };
-
-  const enqueue = (url: string, seed: string, depth: number): void => {
-    if (stopping) return;
-    if (seen.has(url)) {
-      stats.duplicates++;
-      return;
-    }
-    if (seen.size >= o.maxPages) return;
-    seen.add(url);
-    pending++;
-    stats.queued = pending;
-    schedule({
-      kind: "page",
-      url,
-      hop: url,
-      seed,
-      depth,
-      attempt: 0,
-      chain: [url],
-      notBefore: 0,
-      started: 0,
-    });
-  };
-
-  /** Puts a page job in its host's queue once its origin's robots.txt allows it. */
-  const schedule = (job: PageJob): void => {
-    if (stopping) return drop(job);
-    const origin = new URL(job.hop).origin;
-    let state = origins.get(origin);
-    if (!state) {
-      state = { waiting: [] };
-      origins.set(origin, state);
-      if (o.robots) {
-        queue({
-          kind: "robots",
-          origin,
-          hop: `${origin}/robots.txt`,
-          redirects: 0,
-          attempt: 0,
-          notBefore: 0,
-        });
-      } else state.robots = RobotsTxt.allowAll();
-    }
-    if (state.refusal) {
-      if (state.refusal.unreachable) stats.robotsUnreachable++;
-      else stats.blockedByRobots++;
-      return finish(job, { error: state.refusal.error });
-    }
-    if (!state.robots) {
-      state.waiting.push(job);
-      return;
-    }
-    if (!state.robots.isAllowed(job.hop, o.userAgent)) {
-      stats.blockedByRobots++;
-      return finish(job, { error: "disallowed by robots.txt" });
-    }
-    queue(job);
-  };
-
-  const pump = (): void => {
-    if (stopping || closed) return;
-    const now = performance.now();
-    let nextAt = Infinity;
-    for (const host of hosts.values()) {
-      while (host.queue.length > 0 && inFlight.size < o.concurrency && host.active < o.perHost) {
-        if (host.nextAt > now) {
-          nextAt = Math.min(nextAt, host.nextAt);
-          break;
-        }
-        // The first job whose back-off is over: a job waiting for a retry does
-        // not hold up the rest of its host's queue.
-        const index = host.queue.findIndex((job) => job.notBefore <= now);
-        if (index < 0) {
-          for (const job of host.queue) nextAt = Math.min(nextAt, job.notBefore);
-          break;
-        }
-        const [job] = host.queue.splice(index, 1);
-        host.nextAt = now + Math.max(o.delayMs, host.crawlDelayMs);
-        dispatch(job, host);
+  /**
+   * The scheduler's loop: one frontier step at a time, each committing what
+   * finished since the last one and taking jobs for the free slots. A step
+   * in flight batches what settles meanwhile into the next one.
+   */
+  const runSteps = async () => {
+    if (stepping || closed) return;
+    stepping = true;
+    try {
+      while (!closed && fatal === undefined) {
+        const free = stopping ? 0 : o.concurrency - inFlight.size;
+        const takeOnly = free > 0 && performance.now() >= takeAfter;
+        const ack = acked.seq > ackSent ? { ...acked } : undefined;
+        if (!buffered() && !ack && !takeOnly) break;
+        const request: StepRequest = { add, done, requeue, release, ack, take: Math.max(0, free) };
+        add = [];
+        done = [];
+        requeue = [];
+        release = [];
+        heartbeatDue = false;
+        current = frontier.step(request);
+        const result = await current;
+        if (closed) return;
+        if (ack) ackSent = ack.seq;
+        apply(request, result);
+        const now = performance.now();
+        if (result.taken.length < request.take) {
+          const wait = result.waitMs ?? Infinity;
+          takeAfter = now + (frontier.shared ? Math.min(wait, POLL_MS) : wait);
+        } else takeAfter = 0;
+        await start(result.taken);
       }
+    } catch (error) {
+      fatal ??= error;
+    } finally {
+      stepping = false;
+      notify();
     }
     clearTimeout(timer);
-    timer = nextAt < Infinity ? setSafeTimeout(pump, Math.max(1, nextAt - now)) : undefined;
+    const wait = takeAfter - performance.now();
+    if (!closed && !stopping && takeAfter > 0 && Number.isFinite(wait)) {
+      timer = setSafeTimeout(kick, Math.max(1, wait));
+    }
   };
 
-  const dispatch = (job: Job, host: Host): void => {
-    host.active++;
-    inFlight.set(job, host);
+  const accept = (record: CrawlRecord, seq: number, reason?: "blocked" | "unreachable") => {
+    stats.pages++;
+    stats.bytes += record.bytes;
+    if (record.error) stats.failed++;
+    else stats.ok++;
+    const key = record.status === 0 ? "error" : String(record.status);
+    stats.statuses[key] = (stats.statuses[key] ?? 0) + 1;
+    if (reason === "blocked") stats.blockedByRobots++;
+    if (reason === "unreachable") stats.robotsUnreachable++;
+    ready.push({ seq, record });
+  };
+
+  /** Takes in what a step committed: records to yield, counters. */
+  const apply = (request: StepRequest, result: StepResult) => {
+    for (const delivery of result.adopted) ready.push(delivery);
+    request.done.forEach((item, i) => {
+      const { seq, blocked } = result.done[i];
+      // 0: the lease was lost (this process was given up); another process has the URL.
+      if (seq === 0) return;
+      if (item.record) accept(item.record, seq, item.robotsBlock);
+      item.blocked.forEach(({ record, reason }, j) => {
+        if (blocked[j] !== 0) accept(record, blocked[j], reason);
+      });
+    });
+    stats.duplicates += result.duplicates;
+    queuedAll = result.queued;
+    leasedAll = result.leased;
+    stats.queued = result.queued;
+    notify();
+  };
+
+  /** Starts the jobs a step leased to this process. */
+  const start = async (jobs: Job[]) => {
+    if (jobs.length === 0) return;
+    for (const job of jobs) inFlight.set(jobKey(job), job);
+    if (o.robots) {
+      const missing = [
+        ...new Set(
+          jobs.filter((job) => job.kind === "page").map((job) => new URL(job.hop).origin)
+            .filter((origin) => !origins.has(origin)),
+        ),
+      ];
+      if (missing.length > 0) {
+        const verdicts = await frontier.verdicts(missing);
+        missing.forEach((origin, i) => {
+          const verdict = verdicts[i];
+          if (verdict) origins.set(origin, rulesOf(verdict));
+        });
+      }
+    }
+    for (const job of jobs) {
+      if (closed) return;
+      if (job.kind === "robots" || !o.robots) {
+        dispatch(job);
+        continue;
+      }
+      // A page is taken only once its origin's robots.txt is decided; one
+      // added by a process that ignores robots.txt may come without a verdict.
+      const rules = origins.get(new URL(job.hop).origin);
+      if (rules?.refusal) {
+        inFlight.delete(job.url);
+        finish(
+          job,
+          { error: rules.refusal.error },
+          rules.refusal.unreachable ? "unreachable" : "blocked",
+        );
+      } else if (rules?.robots && !rules.robots.isAllowed(job.hop, o.userAgent)) {
+        inFlight.delete(job.url);
+        finish(job, { error: "disallowed by robots.txt" }, "blocked");
+      } else dispatch(job);
+    }
     stats.inFlight = inFlight.size;
-    if (job.kind === "page" && job.started === 0) job.started = performance.now();
-    pool.apply(fetchOnce, [job.hop, taskOptions(job)]).then(
+  };
+
+  const dispatch = (job: Job): void => {
+    if (job.kind === "page" && job.firstAt === 0) job.firstAt = Date.now();
+    pool!.apply(fetchOnce, [job.hop, taskOptions(job)]).then(
       (outcome: FetchOutcome) => settle(job, outcome),
       (error) =>
         settle(job, {
@@ -499,26 +644,25 @@ export async function* crawl(
   };
 
   const settle = (job: Job, outcome: FetchOutcome): void => {
-    // Not in flight any more: the stop deadline already made its record.
-    const host = inFlight.get(job);
-    if (closed || !host) return;
-    inFlight.delete(job);
-    host.active--;
+    // Not in flight any more: the stop deadline already dealt with it.
+    if (closed || inFlight.get(jobKey(job)) !== job) return;
+    inFlight.delete(jobKey(job));
     stats.inFlight = inFlight.size;
     if (job.kind === "robots") settleRobots(job, outcome);
     else settlePage(job, outcome);
-    schedulePump();
+    kick();
   };
 
   /**
-   * Queues `job` again after a back-off if `outcome` deserves a retry.
+   * Puts `job` back after a back-off if `outcome` deserves a retry.
    * Returns "retrying", "no", or why a retriable outcome is not retried.
    */
   const retry = (job: Job, outcome: FetchOutcome): string => {
     const retriable = outcome.error !== undefined
       ? outcome.retriable === true
       : RETRY_STATUSES.has(outcome.status);
-    if (!retriable || job.attempt >= o.retries || stopping) return "no";
+    // A durable crawl keeps a retry for the next run even when stopping.
+    if (!retriable || job.attempt >= o.retries || (stopping && !durable)) return "no";
     let wait = Math.min(MAX_BACKOFF_MS, o.backoffMs * 2 ** job.attempt);
     if (outcome.error === undefined && outcome.retryAfterMs !== null) {
       if (outcome.retryAfterMs > MAX_SERVER_WAIT_MS) {
@@ -529,10 +673,11 @@ export async function* crawl(
       wait = Math.max(wait, outcome.retryAfterMs);
     }
     stats.retries++;
-    job.attempt++;
-    job.notBefore = performance.now() + wait;
-    job.lastFailure = describe(outcome);
-    queue(job);
+    requeue.push({
+      job: { ...job, attempt: job.attempt + 1, lastFailure: describe(outcome) },
+      delayMs: wait,
+      retry: true,
+    });
     return "retrying";
   };
 
@@ -543,7 +688,7 @@ export async function* crawl(
       return finish(job, { ...outcome, error: `${describe(outcome)}, not retried: ${verdict}` });
     }
     if (outcome.location && !outcome.error) {
-      if (!stopping) return redirect(job, outcome);
+      if (!stopping || durable) return redirect(job, outcome);
       outcome.error = `not fetched: crawl interrupted before following the redirect to ${
         normalizeUrl(outcome.location) ?? outcome.location
       }`;
@@ -562,11 +707,11 @@ export async function* crawl(
       error = `redirect out of scope (${o.scope}): ${target}`;
     }
     if (error) return finish(job, { ...outcome, error });
-    job.chain.push(target!);
-    job.hop = target!;
-    job.attempt = 0;
-    job.notBefore = 0;
-    schedule(job);
+    requeue.push({
+      job: { ...job, chain: [...job.chain, target!], hop: target!, attempt: 0 },
+      delayMs: 0,
+      retry: false,
+    });
   };
 
   /** RFC 9309 2.3.1: what a robots.txt fetch (after its retries) means for its origin. */
@@ -574,99 +719,81 @@ export async function* crawl(
     const verdict = retry(job, outcome);
     if (verdict === "retrying") return;
     if (verdict !== "no") {
-      return decide(job.origin, {
-        refusal: {
-          error: `robots.txt unreachable (${describe(outcome)}, not retried: ${verdict})`,
-          unreachable: true,
-        },
+      return decide(job, {
+        refusal: `robots.txt unreachable (${describe(outcome)}, not retried: ${verdict})`,
+        unreachable: true,
       });
     }
     if (outcome.location && !outcome.error) {
       // Followed like a page's redirect: http(s) only, in scope, at most 5 hops.
       const target = normalizeUrl(outcome.location);
       if (
-        target && job.redirects < MAX_ROBOTS_REDIRECTS && !stopping &&
+        target && job.redirects < MAX_ROBOTS_REDIRECTS && (!stopping || durable) &&
         inScope(target, `${job.origin}/`, o.scope)
       ) {
-        return queue({
-          kind: "robots",
-          origin: job.origin,
-          hop: target,
-          redirects: job.redirects + 1,
-          attempt: 0,
-          notBefore: 0,
+        requeue.push({
+          job: { ...job, hop: target, redirects: job.redirects + 1, attempt: 0 },
+          delayMs: 0,
+          retry: false,
         });
+        return;
       }
       // A redirect that cannot be followed leaves robots.txt unavailable: allow all (2.3.1.2).
-      return decide(job.origin, { robots: RobotsTxt.allowAll() });
+      return decide(job, { allow: true });
     }
     if (outcome.error) {
-      return decide(job.origin, {
-        refusal: { error: `robots.txt unreachable (${outcome.error})`, unreachable: true },
+      return decide(job, {
+        refusal: `robots.txt unreachable (${outcome.error})`,
+        unreachable: true,
       });
     }
     if (outcome.status >= 500) {
-      return decide(job.origin, {
-        refusal: {
-          error: `robots.txt answered ${outcome.status}: disallowed all, as RFC 9309 says`,
-          unreachable: true,
-        },
+      return decide(job, {
+        refusal: `robots.txt answered ${outcome.status}: disallowed all, as RFC 9309 says`,
+        unreachable: true,
       });
     }
     // 4xx (and anything else that is not a 2xx file): unavailable, allow all (2.3.1.3).
-    if (outcome.status < 200 || outcome.status >= 300) {
-      return decide(job.origin, { robots: RobotsTxt.allowAll() });
-    }
-    const robots = RobotsTxt.parse(outcome.body ?? "");
-    const delay = robots.crawlDelay(o.userAgent);
+    if (outcome.status < 200 || outcome.status >= 300) return decide(job, { allow: true });
+    const text = outcome.body ?? "";
+    const delay = RobotsTxt.parse(text).crawlDelay(o.userAgent);
     if (delay !== undefined && delay * 1000 > MAX_SERVER_WAIT_MS) {
-      return decide(job.origin, {
-        refusal: {
-          error: `not fetched: robots.txt asks for a Crawl-delay of ${delay} s, over the ${
-            MAX_SERVER_WAIT_MS / 1000
-          } s cap`,
-          unreachable: false,
-        },
+      return decide(job, {
+        refusal: `not fetched: robots.txt asks for a Crawl-delay of ${delay} s, over the ${
+          MAX_SERVER_WAIT_MS / 1000
+        } s cap`,
+        unreachable: false,
       });
     }
-    decide(job.origin, { robots });
+    decide(job, { text });
   };
 
-  /** Settles an origin's robots.txt and schedules the pages that waited for it. */
-  const decide = (
-    origin: string,
-    verdict: { robots: RobotsTxt } | { refusal: NonNullable<Origin["refusal"]> },
-  ): void => {
-    const state = origins.get(origin)!;
-    if ("robots" in verdict) {
-      state.robots = verdict.robots;
-      const delay = verdict.robots.crawlDelay(o.userAgent);
-      const host = hostState(new URL(origin).host);
-      if (delay !== undefined) host.crawlDelayMs = Math.max(host.crawlDelayMs, delay * 1000);
-    } else {
-      state.refusal = verdict.refusal;
-    }
-    const waiting = state.waiting;
-    state.waiting = [];
-    for (const job of waiting) schedule(job);
-  };
-
-  /** A page job that will not be fetched now that the crawl stops. */
-  const drop = (job: PageJob): void => {
-    if (job.started === 0) {
-      // Never requested: no record, as if never found.
-      pending--;
-      stats.queued = pending;
-      return notify();
-    }
-    finish(job, {
-      error: job.attempt > 0
-        ? `not fetched: crawl interrupted while waiting to retry (the last attempt: ${job.lastFailure})`
-        : `not fetched: crawl interrupted before following the redirect to ${job.hop}`,
+  /** Settles an origin's robots.txt for the whole crawl: the pages waiting for it may go. */
+  const decide = (job: RobotsJob, verdict: RobotsVerdict): void => {
+    const rules = rulesOf(verdict);
+    origins.set(job.origin, rules);
+    const delay = rules.robots?.crawlDelay(o.userAgent);
+    done.push({
+      key: jobKey(job),
+      links: [],
+      blocked: [],
+      robots: { origin: job.origin, verdict, crawlDelayMs: delay === undefined ? 0 : delay * 1000 },
     });
   };
 
-  const finish = (job: PageJob, outcome: Partial<FetchOutcome>): void => {
+  /** A record for a URL of `job` that will not be fetched now that the crawl stops (in memory). */
+  const interrupted = (job: PageJob): CrawlRecord =>
+    makeRecord(job, {
+      error: job.attempt > 0
+        ? `not fetched: crawl interrupted while waiting to retry (the last attempt: ${job.lastFailure})`
+        : `not fetched: crawl interrupted before following the redirect to ${job.hop}`,
+    }).record;
+
+  /** The record of a page, and the links it brings. */
+  const makeRecord = (
+    job: PageJob,
+    outcome: Partial<FetchOutcome>,
+  ): { record: CrawlRecord; links: string[] } => {
     let { title = null, links = [], fields, error } = outcome;
     const status = outcome.status ?? 0;
     if (outcome.body !== undefined && o.parse === "main" && !error && status < 300) {
@@ -695,89 +822,154 @@ export async function* crawl(
       links,
       bytes: outcome.bytes ?? 0,
       depth: job.depth,
-      elapsedMs: Math.round(performance.now() - (job.started || performance.now())),
+      elapsedMs: job.firstAt === 0 ? 0 : Math.max(0, Date.now() - job.firstAt),
     };
     if (!error && outcome.truncated) error = `body larger than ${o.maxBytes} bytes: cut there`;
     // A final status that is not 2xx (4xx, 5xx, 1xx, a 3xx without Location) is a failure.
     if (!error && (record.status < 200 || record.status >= 300)) error = `HTTP ${record.status}`;
     if (error) record.error = error;
     if (fields) record.fields = fields;
-    stats.pages++;
-    stats.bytes += record.bytes;
-    if (error) stats.failed++;
-    else stats.ok++;
-    const key = record.status === 0 ? "error" : String(record.status);
-    stats.statuses[key] = (stats.statuses[key] ?? 0) + 1;
-    // Links found after a stop are not followed: they would keep the crawl alive.
-    if (!error && job.depth < o.depth && !stopping) {
+    return { record, links: error ? [] : links };
+  };
+
+  /** Commits a page's record with its links (at the next step). */
+  const finish = (
+    job: PageJob,
+    outcome: Partial<FetchOutcome>,
+    robotsBlock?: "blocked" | "unreachable",
+  ): void => {
+    const { record, links } = makeRecord(job, outcome);
+    const item: Done = { key: job.url, record, robotsBlock, links: [], blocked: [] };
+    // Links found after a stop are not followed: in memory they would keep the
+    // crawl alive; a durable crawl keeps them for the next run.
+    if (job.depth < o.depth && (!stopping || durable)) {
       for (const link of links) {
         const next = normalizeUrl(link);
-        if (next && inScope(next, job.seed, o.scope)) enqueue(next, job.seed, job.depth + 1);
+        if (!next || !inScope(next, job.seed, o.scope)) continue;
+        const rules = o.robots ? origins.get(new URL(next).origin) : undefined;
+        const blocked = rules?.refusal
+          ? {
+            error: rules.refusal.error,
+            reason: rules.refusal.unreachable ? "unreachable" : "blocked",
+          } as const
+          : rules?.robots && !rules.robots.isAllowed(next, o.userAgent)
+          ? { error: "disallowed by robots.txt", reason: "blocked" } as const
+          : undefined;
+        const page = newPage(next, job.seed, job.depth + 1);
+        if (blocked) {
+          item.blocked.push({
+            record: makeRecord(page, { error: blocked.error }).record,
+            reason: blocked.reason,
+          });
+        } else item.links.push(page);
       }
     }
-    pending--;
-    stats.queued = pending;
-    ready.push(record);
-    notify();
+    done.push(item);
   };
 
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     clearTimeout(timer);
-    for (const host of hosts.values()) {
-      const queued = host.queue;
-      host.queue = [];
-      for (const job of queued) if (job.kind === "page") drop(job);
-    }
-    for (const state of origins.values()) {
-      const waiting = state.waiting;
-      state.waiting = [];
-      for (const job of waiting) drop(job);
+    if (!durable) {
+      // In memory nothing survives: a URL already requested (waiting to
+      // retry, or between two redirects) gets a record; the rest is dropped.
+      for (const job of frontier.abandon()) {
+        if (job.kind === "page" && job.firstAt !== 0) accept(interrupted(job), -1);
+      }
     }
     // Each request in flight ends within timeoutMs of its dispatch (the
     // worker aborts it, parsing included). Whatever has not reported by then
-    // (a worker stuck in a task) gets its record here, so the crawl ends.
+    // (a worker stuck in a task) is dealt with here, so the crawl ends.
     if (inFlight.size > 0) cutTimer = setSafeTimeout(cut, o.timeoutMs);
+    kick();
     notify();
   };
 
   const cut = (): void => {
-    for (const [job, host] of inFlight) {
-      inFlight.delete(job);
-      host.active--;
-      if (job.kind === "page") {
+    for (const [key, job] of inFlight) {
+      inFlight.delete(key);
+      // A durable crawl gives the URL back for the next run.
+      if (durable) release.push(key);
+      else if (job.kind === "page") {
         finish(job, {
           error:
             `not finished: crawl interrupted, and the request did not end within the ${o.timeoutMs} ms timeout`,
         });
-      }
+      } else release.push(key);
     }
     stats.inFlight = 0;
-    notify();
+    kick();
   };
 
+  const finished = () =>
+    !stepping && !kickQueued && inFlight.size === 0 && !buffered() && ready.length === 0 &&
+    acked.seq <= ackSent && (stopping || (queuedAll === 0 && leasedAll === 0));
+
   try {
-    for (const raw of urls) {
-      const url = normalizeUrl(raw);
-      if (!url) throw new TypeError(`Cannot crawl '${raw}': not an absolute http(s) URL`);
-      enqueue(url, url, 0);
-    }
+    const opened = await frontier.open(output?.name);
+    if (output) await output.rewind(opened.checkpoint ?? 0);
+    ready.push(...opened.redeliver);
+    const processes = options.processes ?? navigator.hardwareConcurrency ?? 1;
+    pool = new Pool({
+      processes: options.processes,
+      // Every request the main thread dispatches starts at once: the per-request
+      // timeout runs from the dispatch, which the stop deadline relies on.
+      concurrency: Math.max(1, Math.ceil(o.concurrency / processes)),
+      modules: [new URL("./_fetch_task.ts", import.meta.url)],
+    });
+    fetchOnce = (await import("./_fetch_task.ts")).fetchOnce;
+    // Start every worker before the first URL is taken: a URL taken while its
+    // worker still starts would leave late, closer to the next request to its
+    // host than --delay (which counts from the take).
+    const warmUp = taskOptions(newPage("about:blank", "about:blank", 0));
+    await Promise.all(
+      Array.from({ length: processes }, () => pool!.apply(fetchOnce, ["about:blank", warmUp])),
+    );
     if (options.signal?.aborted) stop();
     options.signal?.addEventListener("abort", stop, { once: true });
-    while (pending > 0 || ready.length > 0) {
-      if (ready.length > 0) {
-        yield ready.shift()!;
+    if (durable) {
+      // Leases stay this process's while it lives: a slow page is not
+      // fetched twice. A third of the lease leaves room for a slow step.
+      heartbeat = setInterval(() => {
+        heartbeatDue = true;
+        kick();
+      }, Math.max(1, Math.floor(o.lease / 3)));
+    }
+    kick();
+    for (;;) {
+      if (fatal !== undefined) throw fatal;
+      const next = ready.shift();
+      if (next) {
+        yield next.record;
+        // The consumer came back for the next record: this one is theirs.
+        if (next.seq > 0) acked = { seq: next.seq, checkpoint: output?.position() };
         continue;
       }
+      if (finished()) break;
+      // The last acknowledgement goes with the next step; at the end it needs one of its own.
+      if (acked.seq > ackSent && !stepping) kick();
       await new Promise<void>((resolve) => (wake = resolve));
     }
+    if (durable) stats.crawl = await frontier.totals();
   } finally {
     options.signal?.removeEventListener("abort", stop);
     closed = true;
     clearTimeout(timer);
     clearTimeout(cutTimer);
-    await pool.terminate();
+    clearInterval(heartbeat);
+    try {
+      // A consumer that stops early has acknowledged the records it came
+      // back from: say so, or the next run would deliver them again.
+      await current?.catch(() => {});
+      if (durable && fatal === undefined && acked.seq > ackSent) {
+        await frontier.step({ add: [], done: [], requeue: [], release: [], ack: acked, take: 0 })
+          .catch(() => {});
+      }
+      await frontier.close();
+    } finally {
+      await pool?.terminate();
+    }
   }
 }
 

@@ -2,7 +2,9 @@
 // name and pid from its init message. Pids come from one shared counter that
 // every worker inherits, so they are unique per worker ever started, also for
 // pools started inside workers. `counters` slot 0 numbers workers, slot 1
-// shared objects.
+// shared objects; past its first 8 bytes it holds the directory and the
+// bytes of named shared memory (_named_memory.ts), so it is growable: every
+// thread has it from its start, and sees it grow.
 
 import { THREAD } from "./_protocol.ts";
 
@@ -33,16 +35,41 @@ interface Context {
   mainModule: string | undefined;
 }
 
+let counters: SharedArrayBuffer | undefined;
+
 const context: Context = {
   name: "MainProcess",
   pid: Deno.pid,
   parent: undefined,
-  counters: new SharedArrayBuffer(8),
+  // Made on first use: a worker gets its parent's from enterWorker() instead,
+  // and reserves no address space of its own.
+  get counters(): SharedArrayBuffer {
+    return (counters ??= programBlock());
+  },
+  set counters(block: SharedArrayBuffer) {
+    counters = block;
+  },
   bootstrapping: false,
   control: undefined,
   lookup: undefined,
   mainModule: Deno.mainModule,
 };
+
+/**
+ * The program's shared block: growable up to a large reservation (address
+ * space only; memory is committed as it grows), smaller where the system
+ * refuses one that large.
+ */
+function programBlock(): SharedArrayBuffer {
+  for (const max of [2 ** 35, 2 ** 32, 2 ** 28]) {
+    try {
+      return new SharedArrayBuffer(8, { maxByteLength: max });
+    } catch {
+      // Try a smaller reservation.
+    }
+  }
+  return new SharedArrayBuffer(8);
+}
 
 /** This thread's identity. */
 export function threadContext(): Readonly<Context> {

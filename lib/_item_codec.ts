@@ -14,7 +14,7 @@
 
 import { isJsonSafe } from "./_json_safe.ts";
 import { BUILTIN_ERRORS } from "./_remote_error.ts";
-import { reduceShared, reviveShared } from "./_shared_registry.ts";
+import { reduceShared, reviveShared, SHARE } from "./_shared_registry.ts";
 
 /** An encoded item: format, JSON text and blobs. */
 export interface EncodedItem {
@@ -62,6 +62,36 @@ export function encodeQueueItem(value: unknown): QueueItem {
     : encodeItem(value);
 }
 
+/** Set while encoding or decoding for a socket: shared objects cannot leave the program. */
+let overSocket = false;
+
+/**
+ * Encodes `value` for a socket: as {@linkcode encodeItem}, but a shared
+ * object (a Queue, a Lock...) is refused, since it cannot leave the program.
+ * @throws {TypeError} naming the part of the value that cannot be sent.
+ */
+export function encodeForSocket(value: unknown): EncodedItem {
+  overSocket = true;
+  try {
+    return encodeItem(value);
+  } finally {
+    overSocket = false;
+  }
+}
+
+/**
+ * Decodes what {@linkcode encodeForSocket} produced: a tag naming a shared
+ * object is refused (the bytes came from another program).
+ */
+export function decodeFromSocket(item: EncodedItem): unknown {
+  overSocket = true;
+  try {
+    return decodeItem(item.tagged, item.json, item.blobs, item.owned);
+  } finally {
+    overSocket = false;
+  }
+}
+
 /**
  * Encodes `value` for a queue or pipe.
  * @throws {TypeError} naming the part of the value that cannot be cloned.
@@ -107,6 +137,12 @@ function encode(
   if (ref !== undefined) return ["ref", ref];
   const id = seen.size;
   seen.set(object, id);
+  if (overSocket && SHARE in object) {
+    throw new TypeError(
+      `${path} is a shared object (${object.constructor?.name}), which cannot leave the ` +
+        `program through a socket`,
+    );
+  }
   const shared = reduceShared(object);
   if (shared) return ["x", shared.type, shared.id];
   if (Array.isArray(object)) {
@@ -216,6 +252,7 @@ function decode(node: Tagged, blobs: Uint8Array[], refs: unknown[]): unknown {
     case "ref":
       return refs[node[1] as number];
     case "x": {
+      if (overSocket) throw new TypeError("Cannot decode a shared object that came from a socket");
       const value = reviveShared(node[1] as string, node[2] as number);
       refs.push(value);
       return value;

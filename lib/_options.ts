@@ -15,7 +15,7 @@ import { describeValue } from "./_timeout.ts";
  * @throws {TypeError} For a non-object, or an unknown option name.
  */
 export function checkOptions(options: unknown, known: readonly string[], action: string): void {
-  if (typeof options !== "object" || options === null) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(
       `Cannot ${action}: 'options' must be an object, received ${describeValue(options)}`,
     );

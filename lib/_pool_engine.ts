@@ -15,6 +15,16 @@
 // when tasks are waiting for a worker. The first result comes back without
 // waiting for the whole pool to be built.
 //
+// Pool control: a task with a signal or timeout belongs to a TaskScope (one
+// per call); when it fires, a queued task leaves the queue at once and a sent
+// one is CANCELled in its worker, its caller rejected at once, and its worker
+// replaced (its other tasks re-queued) if the task has not settled
+// cancelGraceMs later. Elastic pools grow one worker at a time while tasks
+// wait and every worker is up, and retire workers above minProcesses idle for
+// idleTimeout (one unref'd timer per pool, never one per task). `maxQueue`
+// bounds the queue: applyAsync throws Full, apply and the maps hold their
+// tasks back (HELD) until there is room.
+//
 // Waking: workers bump one shared result bell after writing outcomes. The
 // main thread waits on it with Atomics.waitAsync (its event loop never
 // blocks); right after dispatching a few tasks it also polls the bell for up
@@ -28,13 +38,20 @@ import {
   loadNodeWorkerClass,
   type NodeWorkerClass,
   type PendingTask,
+  TaskState,
   WorkerHandle,
   type WorkerSettings,
 } from "./_worker_handle.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
-import { describeValue } from "./_timeout.ts";
+import { after, describeValue, MAX_DELAY } from "./_timeout.ts";
 import { nextPid } from "./_context.ts";
-import type { PoolBackend } from "./pool.ts";
+import { isJsonSafe } from "./_json_safe.ts";
+import { StatsRecorder } from "./_pool_stats.ts";
+import type { TaskScope } from "./_task_scope.ts";
+import { takeTransfers } from "./_transfer_marks.ts";
+import type { PoolBackend, PoolStats } from "./pool.ts";
+
+const { QUEUED, HELD, SENT, DONE, CANCELLED } = TaskState;
 
 const QUEUE_MS = 2;
 const MAX_PREFETCH = 256;
@@ -46,6 +63,18 @@ type State = "run" | "close" | "terminate" | "broken";
 /** What the engine needs to know to start workers. */
 export interface EngineConfig {
   processes: number;
+  /** Workers kept while idle (elastic when below `processes`). */
+  minProcesses: number;
+  /** Ms an idle worker above minProcesses lives; undefined: for ever. */
+  idleTimeout: number | undefined;
+  /** Tasks that may wait for a worker (Infinity: no bound). */
+  maxQueue: number;
+  /** A worker whose heap is above this many MiB after a task is replaced. */
+  maxHeapMb: number | undefined;
+  /** Ms a cancelled running task has to settle before its worker is replaced; undefined: for ever. */
+  cancelGraceMs: number | undefined;
+  /** Whether to time tasks (stats' runTime, waitTime, utilization). */
+  stats: boolean;
   backend: PoolBackend;
   concurrency: number;
   maxtasksperchild: number | undefined;
@@ -54,12 +83,18 @@ export interface EngineConfig {
    * worker gets them reduced for itself (see #initargsFor).
    */
   initargs: unknown[];
-  settings: Omit<WorkerSettings, "resultBell" | "oneShot" | "initargs">;
+  settings: Omit<WorkerSettings, "resultBell" | "oneShot" | "initargs" | "timing" | "watchHeap">;
 }
 
 /** Runs tasks on a set of workers; the Pool facade is its only user. */
 export class PoolEngine {
   #config: EngineConfig;
+  // Read on every task: fields of their own, not loads through #config.
+  #maxQueue: number;
+  #timing: boolean;
+  #maxHeapMb: number | undefined;
+  /** Whether idle workers above minProcesses exit (minProcesses < processes). */
+  #elastic: boolean;
   #settings: Omit<WorkerSettings, "initargs">;
   /** The initial workers' initargs, reduced when the pool was made (see #initargsFor). */
   #initPacks: unknown[][];
@@ -70,9 +105,29 @@ export class PoolEngine {
   /** True while the constructor starts the first worker. */
   #constructing = false;
   #workers: WorkerHandle[] = [];
+  /** Tasks waiting for a worker, from #queueHead on; cancelled ones stay as DONE tombstones. */
   #queue: PendingTask[] = [];
   #queueHead = 0;
+  /** QUEUED tasks in #queue (tombstones aside). */
+  #queued = 0;
+  /** Tasks held back by maxQueue (apply, the maps), from #heldHead on; FIFO. */
+  #held: PendingTask[] = [];
+  #heldHead = 0;
+  /** HELD tasks in #held. */
+  #heldCount = 0;
+  /** Callers of waitForRoom(). */
+  #roomWaiters: (() => void)[] = [];
+  /** Cancelled tasks still running, and the timer that replaces their worker. */
+  #graceTimers = new Map<PendingTask, () => void>();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #stats = new StatsRecorder();
+  /** Worker-ms of the workers gone (for utilization). */
+  #retiredWorkerMs = 0;
+  /** A recent performance.now() for submit times, and how often it was reused (see #clock). */
+  #clockValue = 0;
+  #clockUses = 0;
   #nextTaskId = 1;
+  /** Submitted tasks whose caller has no outcome yet. */
   #outstanding = 0;
   #state: State = "run";
   #brokenError: Error | undefined;
@@ -93,17 +148,33 @@ export class PoolEngine {
 
   constructor(config: EngineConfig) {
     this.#config = config;
+    this.#maxQueue = config.maxQueue;
+    this.#timing = config.stats;
+    this.#maxHeapMb = config.maxHeapMb;
+    this.#elastic = config.minProcesses < config.processes;
     this.#settings = {
       ...config.settings,
       resultBell: this.#bell.buffer as SharedArrayBuffer,
       oneShot: false,
+      timing: config.stats,
+      watchHeap: config.maxHeapMb !== undefined,
     };
-    this.#toSpawn = config.processes;
+    this.#toSpawn = config.minProcesses;
     // Reduced now, as Python's workers inherit them when the pool starts:
     // the caller may drop its own handles (close a Connection) right away.
     this.#initPacks = config.settings.initializer
       ? Array.from({ length: config.processes }, () => packShared(config.initargs) as unknown[])
       : [];
+    if (this.#toSpawn === 0 && this.#initPacks.length > 0) {
+      // No worker starts now (minProcesses 0): find initargs that cannot
+      // travel here, as the first worker's start would.
+      try {
+        structuredClone(this.#initPacks[0]);
+      } catch (error) {
+        for (const pack of this.#initPacks.splice(0)) discardShared(pack);
+        throw initargsError(error);
+      }
+    }
     this.#constructing = true;
     try {
       this.#spawnNext(true);
@@ -136,10 +207,25 @@ export class PoolEngine {
    * may close its own handle of a Connection right after submitting (as a
    * Python process may close its copy of an fd it passed on).
    */
-  submitCall(fn: FunctionRef, args: unknown[], settle: PendingTask["settle"]): void {
+  submitCall(
+    fn: FunctionRef,
+    args: unknown[],
+    settle: PendingTask["settle"],
+    scope?: TaskScope,
+  ): void {
     const packed = packShared(args) as unknown[];
     const id = this.#nextTaskId++;
-    this.#enqueue({ fn, message: [CALL, id, fn.id, packed], settle, sentAt: 0, ahead: 0 });
+    this.#enqueue({
+      fn,
+      message: [CALL, id, fn.id, packed],
+      settle,
+      sentAt: 0,
+      ahead: 0,
+      state: QUEUED,
+      queuedAt: this.#timing ? this.#clock() : 0,
+      scope,
+      transfer: takeTransfers(args),
+    });
   }
 
   /** Queues `fn` over `items` (spread when `star`) as one task. */
@@ -148,6 +234,7 @@ export class PoolEngine {
     items: unknown[],
     star: boolean,
     settle: PendingTask["settle"],
+    scope?: TaskScope,
   ): void {
     const packed = packShared(items) as unknown[];
     const id = this.#nextTaskId++;
@@ -157,18 +244,141 @@ export class PoolEngine {
       settle,
       sentAt: 0,
       ahead: 0,
+      state: QUEUED,
+      queuedAt: this.#timing ? this.#clock() : 0,
+      scope,
+      transfer: takeTransfers(items),
     });
   }
 
+  /**
+   * performance.now() for a submit time. It costs ~90 ns here, a good part
+   * of a trivial task's submit, so a burst of submits in one synchronous run
+   * (no dispatch between them) shares one reading, renewed every 256 submits:
+   * a submit time is then off by at most 256 submits' time.
+   */
+  #clock(): number {
+    if (!this.#dispatchScheduled || ++this.#clockUses === 256) {
+      this.#clockUses = 0;
+      this.#clockValue = performance.now();
+    }
+    return this.#clockValue;
+  }
+
+  /** Whether a task submitted now would wait in the queue, not be held back (maxQueue). */
+  hasRoom(): boolean {
+    return this.#queued < this.#maxQueue && this.#heldCount === 0;
+  }
+
+  /** Resolves when the queue has room (at once when it has). */
+  waitForRoom(): Promise<void> {
+    if (this.hasRoom() || this.#state !== "run") return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /**
+   * Queues a task, or holds it back while the queue is full (the caller
+   * checked hasRoom() where a full queue must throw instead).
+   */
   #enqueue(task: PendingTask): void {
-    this.#queue.push(task);
     this.#outstanding++;
+    if (task.scope) {
+      // Its call was aborted while earlier chunks were being submitted.
+      if (task.scope.aborted) return this.#dropUnsent(task, task.scope.reason);
+      task.scope.tasks.add(task);
+    }
+    if (this.#queued >= this.#maxQueue || this.#heldCount > 0) {
+      task.state = HELD;
+      this.#held.push(task);
+      this.#heldCount++;
+      return;
+    }
+    this.#queue.push(task);
+    this.#queued++;
     this.#scheduleDispatch();
+  }
+
+  /**
+   * Moves held tasks into the queue while it has room, then wakes callers
+   * of waitForRoom(), as many as there are free places (each will submit).
+   */
+  #admit(): void {
+    const max = this.#config.maxQueue;
+    let moved = false;
+    while (this.#heldCount > 0 && this.#queued < max) {
+      const task = this.#held[this.#heldHead];
+      this.#held[this.#heldHead++] = undefined as unknown as PendingTask;
+      if (task.state !== HELD) continue; // cancelled while held
+      task.state = QUEUED;
+      this.#heldCount--;
+      this.#queue.push(task);
+      this.#queued++;
+      moved = true;
+    }
+    if (this.#heldHead === this.#held.length) {
+      this.#held = [];
+      this.#heldHead = 0;
+    }
+    if (moved) this.#scheduleDispatch();
+    if (this.#heldCount > 0) return;
+    const free = max - this.#queued;
+    const woken = this.#roomWaiters.splice(0, free > 0 ? free : 0);
+    for (const resolve of woken) resolve();
+  }
+
+  /**
+   * Cancels `task` with `reason` (its call's signal aborted or timeout
+   * passed): a task still waiting leaves at once; a sent one is cancelled in
+   * its worker, which is replaced if the task has not settled cancelGraceMs
+   * later. Either way its caller gets `reason` now.
+   */
+  cancel(task: PendingTask, reason: unknown): void {
+    const state = task.state;
+    if (state === QUEUED || state === HELD) {
+      if (state === QUEUED) this.#queued--;
+      else this.#heldCount--;
+      this.#dropUnsent(task, reason);
+      if (this.#heldCount > 0 || this.#roomWaiters.length > 0) this.#admit();
+      return;
+    }
+    if (state !== SENT) return; // settled already
+    const worker = this.#workers.find((w) => w.inflight.get(task.message[1]) === task);
+    task.state = CANCELLED;
+    this.#stats.cancelled++;
+    if (worker) {
+      // The worker first: its taskSignal() fires while the caller's code runs here.
+      worker.cancel(task, cancelWire(reason));
+      const grace = this.#config.cancelGraceMs;
+      if (grace !== undefined) {
+        this.#graceTimers.set(task, after(grace, () => this.#graceOver(worker, task)));
+      }
+    }
+    // Last: an errorCallback runs here, and may terminate the pool (which clears the timer).
+    this.#deliver(task, false, reason);
+  }
+
+  /** Cancels every task of `scope` not settled yet (a whole map, say). */
+  cancelScope(scope: TaskScope): void {
+    for (const task of [...scope.tasks]) this.cancel(task, scope.reason);
+  }
+
+  /** A task that never reached a worker is cancelled: it lets go of its shared arguments. */
+  #dropUnsent(task: PendingTask, reason: unknown): void {
+    discardShared(task.message[3]);
+    this.#stats.cancelled++;
+    this.#settle(task, false, reason);
   }
 
   /** No new tasks; queued ones still run. */
   close(): void {
     if (this.#state === "run") this.#state = "close";
+    this.#wakeRoomWaiters(); // they would wait for ever: their submit will throw
+  }
+
+  #wakeRoomWaiters(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Resolves when every submitted task has settled. */
@@ -211,12 +421,18 @@ export class PoolEngine {
     this.#toSpawn = 0;
     clearTimeout(this.#spawnTimer);
     this.#spawnTimer = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    for (const cancel of this.#graceTimers.values()) cancel();
+    this.#graceTimers.clear();
+    this.#wakeRoomWaiters();
     // Workers never started let go of their reduced initargs (a Connection's reference).
     for (const pack of this.#initPacks.splice(0)) discardShared(pack);
     this.#checkStarted();
     this.#stopped ??= (async () => {
       const workers = this.#workers;
       this.#workers = [];
+      for (const worker of workers) this.#retiredWorkerMs += performance.now() - worker.startedAt;
       await Promise.all(workers.map((w) => {
         const task = busy?.get(w);
         return w.terminate(task === undefined ? undefined : () => this.#warnStuck(w, task));
@@ -226,13 +442,16 @@ export class PoolEngine {
     return this.#stopped;
   }
 
-  /** Prints, once per pool, that a worker stuck in a loop keeps the program alive. */
-  #warnStuck(worker: WorkerHandle, task: string): void {
+  /**
+   * Prints, once per pool, that a worker stuck in a loop keeps the program
+   * alive; `when` says what stopped it (terminate(), or a cancelled task's grace).
+   */
+  #warnStuck(worker: WorkerHandle, task: string, when = "terminate()"): void {
     if (this.#warnedStuck) return;
     this.#warnedStuck = true;
     console.warn(
       `Warning: pool worker ${worker.name} (pid ${worker.pid}) did not stop within 1 s of ` +
-        `terminate(): task '${task}' seems stuck in a synchronous loop, which a Web Worker ` +
+        `${when}: task '${task}' seems stuck in a synchronous loop, which a Web Worker ` +
         `cannot be stopped in, so the program may never exit. Use backend: "node" for tasks ` +
         `that may hang: its terminate() stops them.`,
     );
@@ -306,14 +525,10 @@ export class PoolEngine {
     } catch (error) {
       // The initargs cannot travel (a value structured clone refuses).
       discardShared(initargs);
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       if (this.#constructing) {
         // The first worker starts in the constructor: fail there, as Python's Pool() raises.
         for (const pack of this.#initPacks.splice(0)) discardShared(pack);
-        throw new TypeError(
-          `Cannot create pool: 'initargs' cannot be sent to a worker (${reason})`,
-          { cause: error },
-        );
+        throw initargsError(error);
       }
       return this.#break(
         `Pool worker PoolWorker-${pid} could not start: its initargs cannot be sent`,
@@ -322,7 +537,8 @@ export class PoolEngine {
     }
     this.#workers.push(worker);
     this.#scheduleDispatch();
-    if (this.#queueHead < this.#queue.length) this.#spawnNext();
+    if (this.#queued > 0) this.#spawnNext();
+    this.#armIdle();
   }
 
   /**
@@ -333,11 +549,13 @@ export class PoolEngine {
    */
   #onReady(worker: WorkerHandle): void {
     this.#checkStarted();
-    if (worker.inflight.size > 0 && this.#queueHead >= this.#queue.length) {
+    if (worker.inflight.size > 0 && this.#queued === 0) {
       this.#spawnAfter = worker;
     } else {
       this.#spawnNext();
     }
+    // An elastic pool grows by one worker once the last one is up (see #grow).
+    if (this.#queued > 0) this.#scheduleDispatch();
   }
 
   /** Starts the next worker if it waited for `worker`'s results (see #onReady). */
@@ -349,12 +567,74 @@ export class PoolEngine {
     queueMicrotask(() => this.#spawnNext(true));
   }
 
-  /** Replaces a worker that died or retired, unless the pool is stopping. */
+  /**
+   * Replaces a worker that died or retired, unless the pool is stopping, or
+   * is elastic and has enough workers for the tasks waiting.
+   */
   #replace(): void {
     if (this.#state === "terminate" || this.#state === "broken") return;
-    if (this.#state === "close" && this.#queueHead >= this.#queue.length) return;
+    const count = this.#workers.length + this.#toSpawn;
+    if (count >= this.#config.processes) return;
+    if (this.#queued === 0 && (this.#state === "close" || count >= this.#config.minProcesses)) {
+      return;
+    }
     this.#toSpawn++;
     this.#spawnNext(true);
+  }
+
+  /**
+   * Tasks wait and every worker is busy: an elastic pool starts one more
+   * worker, once the last one it started is up (workers start one at a time).
+   */
+  #grow(): void {
+    if (
+      this.#toSpawn === 0 && this.#workers.length < this.#config.processes &&
+      this.#workers.every((w) => w.ready || w.dead)
+    ) {
+      this.#toSpawn++;
+      // Now, not on the next turn: tasks wait for it, and a thread's first
+      // timer costs 5-14 ms here.
+      return this.#spawnNext(true);
+    }
+    this.#spawnNext();
+  }
+
+  /** Arms the idle timer of an elastic pool above its minimum (one timer per pool). */
+  #armIdle(delay = this.#config.idleTimeout): void {
+    if (
+      this.#idleTimer !== undefined || delay === undefined ||
+      this.#workers.length <= this.#config.minProcesses ||
+      (this.#state !== "run" && this.#state !== "close")
+    ) return;
+    this.#idleTimer = setTimeout(() => this.#retireIdle(), Math.min(delay, MAX_DELAY));
+    // An idle pool must not keep the program alive: its workers do that while it is open.
+    Deno.unrefTimer(this.#idleTimer);
+  }
+
+  /**
+   * Retires the workers above minProcesses that have been idle for
+   * idleTimeout. The first minProcesses workers stay: dispatch fills the
+   * first workers first, so the later ones are those that go idle.
+   */
+  #retireIdle(): void {
+    this.#idleTimer = undefined;
+    const timeout = this.#config.idleTimeout!;
+    const min = this.#config.minProcesses;
+    const now = performance.now();
+    let next = Infinity;
+    for (let i = this.#workers.length - 1; i >= min; i--) {
+      const worker = this.#workers[i];
+      if (!worker.ready || worker.retiring || worker.inflight.size > 0) continue;
+      const due = worker.idleSince + timeout - now;
+      if (due <= 0) {
+        this.#remove(worker);
+        worker.terminate();
+      } else if (due < next) {
+        next = due;
+      }
+    }
+    this.#checkStarted();
+    if (next !== Infinity) this.#armIdle(next);
   }
 
   #scheduleDispatch(): void {
@@ -377,13 +657,19 @@ export class PoolEngine {
     const now = performance.now();
     let sent = 0;
     // Round-robin, one task per worker per pass, so work spreads evenly.
-    for (let progress = true; progress && this.#queueHead < this.#queue.length;) {
+    for (let progress = true; progress && this.#queued > 0;) {
       progress = false;
       for (const worker of this.#workers) {
-        if (this.#queueHead >= this.#queue.length) break;
+        if (this.#queued === 0) break;
         if (worker.dead || worker.retiring || worker.inflight.size >= window) continue;
-        const task = this.#queue[this.#queueHead];
+        let task = this.#queue[this.#queueHead];
         this.#queue[this.#queueHead++] = undefined as unknown as PendingTask;
+        while (task.state !== QUEUED) { // a tombstone: cancelled while queued
+          task = this.#queue[this.#queueHead];
+          this.#queue[this.#queueHead++] = undefined as unknown as PendingTask;
+        }
+        this.#queued--;
+        task.state = SENT;
         task.sentAt = now;
         task.ahead = worker.inflight.size;
         worker.send(task);
@@ -392,13 +678,19 @@ export class PoolEngine {
         sent++;
       }
     }
-    if (this.#queueHead === this.#queue.length) {
+    if (this.#queued === 0) {
       this.#queue = [];
       this.#queueHead = 0;
     } else {
-      this.#spawnNext(); // tasks are waiting: start the missing workers now
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        // A queue kept full (maxQueue) never empties: drop the sent tasks' slots.
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+      this.#grow(); // tasks are waiting: start the missing workers now
     }
     if (sent === 0) return;
+    if (this.#heldCount > 0 || this.#roomWaiters.length > 0) this.#admit();
     for (const worker of this.#workers) worker.flush();
     if (this.#outstanding <= this.#workers.length * this.#config.concurrency) this.#spin();
     this.#arm();
@@ -452,29 +744,107 @@ export class PoolEngine {
     }
   }
 
-  #onOutcome(worker: WorkerHandle, [kind, id, value]: ToMain): void {
+  #onOutcome(worker: WorkerHandle, outcome: ToMain): void {
+    const [kind, id, value] = outcome;
     const task = worker.inflight.get(id);
     if (!task) return;
     worker.inflight.delete(id);
-    // The tasks ahead of it ran first: share the wait among them.
-    const service = (performance.now() - task.sentAt) / (task.ahead + 1);
-    this.#serviceMs = this.#serviceMs === Infinity
-      ? service
-      : this.#serviceMs * 0.9 + service * 0.1;
+    const now = performance.now();
+    if (worker.inflight.size === 0) {
+      worker.idleSince = now;
+      if (this.#elastic && this.#idleTimer === undefined) this.#armIdle();
+    }
+    if (this.#maxHeapMb !== undefined && worker.heapMb() > this.#maxHeapMb) worker.retiring = true;
     if (worker.retiring && worker.inflight.size === 0) this.#retire(worker);
-    this.#settle(task, kind === OK, kind === ERR ? fromWireError(value as WireError) : value);
+    if (task.state === CANCELLED) {
+      // Its caller has the reason already; the worker is free of it.
+      this.#graceTimers.get(task)?.();
+      this.#graceTimers.delete(task);
+    } else {
+      // The tasks ahead of it ran first: share the wait among them.
+      const service = (now - task.sentAt) / (task.ahead + 1);
+      this.#serviceMs = this.#serviceMs === Infinity
+        ? service
+        : this.#serviceMs * 0.9 + service * 0.1;
+      if (this.#timing) {
+        // Whole µs from the worker; none under 1 µs.
+        const runMs = (outcome[3] ?? 0) / 1000;
+        this.#stats.record(runMs, now - runMs - task.queuedAt!);
+      }
+      if (kind === OK) this.#stats.completed++;
+      else this.#stats.failed++;
+      this.#settle(task, kind === OK, kind === ERR ? fromWireError(value as WireError) : value);
+    }
     this.#spawnDeferred(worker);
     this.#scheduleDispatch();
   }
 
+  /** Delivers a task's outcome to its caller: it is done. */
   #settle(task: PendingTask, ok: boolean, value: unknown): void {
+    task.state = DONE;
+    this.#deliver(task, ok, value);
+  }
+
+  #deliver(task: PendingTask, ok: boolean, value: unknown): void {
     this.#outstanding--;
+    task.scope?.tasks.delete(task);
     task.settle(ok, value);
     if (this.#outstanding === 0) {
       const idle = this.#idle;
       this.#idle = [];
       for (const resolve of idle) resolve();
     }
+  }
+
+  /**
+   * A cancelled task did not settle within cancelGraceMs: its worker is
+   * terminated and replaced, and the worker's other tasks go back to the
+   * front of the queue (they did nothing wrong).
+   */
+  #graceOver(worker: WorkerHandle, task: PendingTask): void {
+    this.#graceTimers.delete(task);
+    if (worker.dead || worker.inflight.get(task.message[1]) !== task) return;
+    worker.drain(); // outcomes written already count
+    if (worker.dead || worker.inflight.get(task.message[1]) !== task) return;
+    this.#remove(worker);
+    const requeued: PendingTask[] = [];
+    for (const other of worker.inflight.values()) {
+      if (other.state === CANCELLED) {
+        this.#graceTimers.get(other)?.();
+        this.#graceTimers.delete(other);
+      } else if (other.transfer !== undefined && other.transfer.length > 0) {
+        // Its buffers moved to the terminated worker: nothing is left to send again.
+        this.#stats.failed++;
+        this.#settle(
+          other,
+          false,
+          new Error(
+            `Task '${other.fn.name}' did not finish: its worker ${worker.name} (pid ` +
+              `${worker.pid}) was replaced after task '${task.fn.name}' ignored its ` +
+              `cancellation for ${this.#config.cancelGraceMs} ms, and its transferred ` +
+              `buffers were lost with it`,
+          ),
+        );
+      } else {
+        other.state = QUEUED;
+        requeued.push(other);
+      }
+    }
+    worker.inflight.clear();
+    if (requeued.length > 0) {
+      this.#stats.requeued += requeued.length;
+      this.#queue = requeued.concat(this.#queue.slice(this.#queueHead));
+      this.#queueHead = 0;
+      this.#queued += requeued.length;
+    }
+    const when = "its replacement (its task was cancelled and did not stop within cancelGraceMs)";
+    const stuck = () => this.#warnStuck(worker, task.fn.name, when);
+    worker.terminate(this.#config.backend === "web" ? stuck : undefined);
+    this.#spawnDeferred(worker);
+    this.#replace();
+    this.#checkStarted();
+    this.#wake();
+    this.#scheduleDispatch();
   }
 
   /** maxtasksperchild reached and its tasks done: replace the worker. */
@@ -486,7 +856,9 @@ export class PoolEngine {
 
   #remove(worker: WorkerHandle): void {
     const i = this.#workers.indexOf(worker);
-    if (i >= 0) this.#workers.splice(i, 1);
+    if (i < 0) return;
+    this.#workers.splice(i, 1);
+    this.#retiredWorkerMs += performance.now() - worker.startedAt;
   }
 
   #onDeath(worker: WorkerHandle, reason: string): void {
@@ -507,6 +879,12 @@ export class PoolEngine {
     this.#replace();
     this.#checkStarted();
     for (const task of lost) {
+      if (task.state === CANCELLED) {
+        this.#graceTimers.get(task)?.();
+        this.#graceTimers.delete(task);
+        continue; // its caller has the reason already
+      }
+      this.#stats.failed++;
       this.#settle(
         task,
         false,
@@ -542,17 +920,92 @@ export class PoolEngine {
   }
 
   #failAll(error: () => Error): void {
-    const queued = this.#queue.slice(this.#queueHead);
+    const waiting = this.#queue.slice(this.#queueHead).concat(this.#held.slice(this.#heldHead));
     this.#queue = [];
     this.#queueHead = 0;
-    for (const task of queued) {
+    this.#queued = 0;
+    this.#held = [];
+    this.#heldHead = 0;
+    this.#heldCount = 0;
+    for (const task of waiting) {
+      if (task.state !== QUEUED && task.state !== HELD) continue; // a tombstone
       discardShared(task.message[3]); // never sent: its shared arguments let go
+      this.#stats.failed++;
       this.#settle(task, false, error());
     }
     for (const worker of this.#workers) {
       const inflight = [...worker.inflight.values()];
       worker.inflight.clear();
-      for (const task of inflight) this.#settle(task, false, error());
+      for (const task of inflight) {
+        if (task.state === CANCELLED) continue; // its caller has the reason already
+        this.#stats.failed++;
+        this.#settle(task, false, error());
+      }
     }
   }
+
+  /** The figures of {@linkcode Pool.stats}. */
+  stats(): PoolStats {
+    const now = performance.now();
+    let processes = 0;
+    let busy = 0;
+    let workerMs = this.#retiredWorkerMs;
+    for (const worker of this.#workers) {
+      if (worker.dead) continue;
+      processes++;
+      if (worker.inflight.size > 0) busy++;
+      workerMs += now - worker.startedAt;
+    }
+    const stats = this.#stats;
+    const capacity = workerMs * this.#config.concurrency;
+    return {
+      processes,
+      busy,
+      idle: processes - busy,
+      queued: this.#queued + this.#heldCount,
+      completed: stats.completed,
+      failed: stats.failed,
+      cancelled: stats.cancelled,
+      requeued: stats.requeued,
+      utilization: capacity > 0 ? Math.min(1, stats.busyMs / capacity) : 0,
+      runTime: stats.runTime(),
+      waitTime: stats.waitTime(),
+    };
+  }
+}
+
+function initargsError(error: unknown): TypeError {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new TypeError(
+    `Cannot create pool: 'initargs' cannot be sent to a worker (${reason})`,
+    { cause: error },
+  );
+}
+
+/**
+ * A cancel's reason as the worker gets it: JSON-safe, so it takes the ring.
+ * An error's name, message and primitive properties only: its stack would
+ * cost ~50 µs to format (a fifth of the abort-to-signal latency), and the
+ * task has no use for it.
+ */
+function cancelWire(reason: unknown): WireError {
+  try {
+    if (reason instanceof Error) {
+      const name = String(reason.name);
+      const message = String(reason.message);
+      const props: Record<string, string | number | boolean | null> = {};
+      for (const key of Object.keys(reason)) {
+        const v = (reason as unknown as Record<string, unknown>)[key];
+        if (v === null || typeof v === "string" || typeof v === "boolean") props[key] = v;
+        else if (typeof v === "number" && Number.isFinite(v)) props[key] = v;
+      }
+      return { e: true, name, message, stack: `${name}: ${message}`, props };
+    }
+    if (isJsonSafe(reason)) return { e: false, value: reason };
+  } catch {
+    // a getter of the reason threw: described below
+  }
+  const message = `The task was cancelled; its abort reason cannot be sent to the worker ` +
+    `(${describeValue(reason)})`;
+  return { e: true, name: "Error", message, stack: `Error: ${message}`, props: {} };
 }

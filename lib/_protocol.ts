@@ -42,7 +42,12 @@ export const THREAD = {
    * answer while its event loop should be free is stuck in a synchronous loop.
    */
   PONG: 3,
-  BYTES: 16,
+  /**
+   * The worker's heap in MiB, written after each task when the pool has a
+   * `maxHeapMb` (the main thread reads it between tasks).
+   */
+  HEAP_MB: 4,
+  BYTES: 32,
 } as const;
 
 /** Capacity in bytes of each ring; frames that do not fit go by postMessage. */
@@ -54,6 +59,13 @@ export const DEF = 0;
 export const CALL = 1;
 /** Main → worker: call function `fnId` on each item (spread when `star` is 1). */
 export const CHUNK = 2;
+/**
+ * Main → worker: the caller gave up on task `taskId` (its signal aborted or
+ * its timeout passed): abort its taskSignal() if it runs, drop it if it waits.
+ * Always by the ring; it may overtake a task sent by postMessage, which the
+ * worker then drops on arrival.
+ */
+export const CANCEL = 3;
 /** Worker → main: task `taskId` returned `value`. */
 export const OK = 0;
 /** Worker → main: task `taskId` threw. */
@@ -71,13 +83,19 @@ export type ChunkMessage = [
   items: unknown[],
   star: 0 | 1,
 ];
+/** Cancels a task; `reason` is the caller's abort reason, JSON-safe. */
+export type CancelMessage = [typeof CANCEL, taskId: number, reason: WireError];
 /** Any message the main thread sends to a worker's task stream. */
-export type ToWorker = DefMessage | CallMessage | ChunkMessage;
-/** A task's outcome. */
-export type ToMain = [typeof OK, taskId: number, value: unknown] | [
+export type ToWorker = DefMessage | CallMessage | ChunkMessage | CancelMessage;
+/**
+ * A task's outcome; `runUs` is how long it ran in the worker (µs), when the
+ * pool records stats.
+ */
+export type ToMain = [typeof OK, taskId: number, value: unknown, runUs?: number] | [
   typeof ERR,
   taskId: number,
   error: WireError,
+  runUs?: number,
 ];
 
 /** Everything a worker needs to start, sent once by postMessage. */
@@ -100,6 +118,10 @@ export interface InitMessage {
   threadControl: SharedArrayBuffer;
   /** A Process: after its one task, close the connections it received (as a process's fds close). */
   oneShot: boolean;
+  /** Whether to time each task (`runUs` in outcomes) for the pool's stats. */
+  timing?: boolean;
+  /** When set, write the heap's size to THREAD.HEAP_MB after each task (PoolOptions.maxHeapMb). */
+  watchHeap?: boolean;
 }
 
 /** Control messages a worker posts to the main thread. */

@@ -18,7 +18,18 @@ export interface WireError {
   /** Own enumerable primitive properties such as `code`. */
   props?: Record<string, string | number | boolean | null>;
   value?: unknown;
+  /** The error's own `cause` (an Error as a record, any other value as itself). */
+  cause?: WireError;
+  /** An AggregateError's `errors`. */
+  errors?: WireError[];
+  /** A DOMException (rebuilt as one, with its name). */
+  dom?: boolean;
 }
+
+/** How deep causes and aggregated errors are followed (cycles end here too). */
+const MAX_DEPTH = 8;
+/** How many of an AggregateError's errors travel. */
+const MAX_ERRORS = 100;
 
 /** The built-in error classes, which keep their class when rebuilt in another thread. */
 export const BUILTIN_ERRORS: Record<
@@ -39,7 +50,7 @@ export const BUILTIN_ERRORS: Record<
  * other value kept as it is. Never throws, whatever was thrown (a getter or
  * `toString` that throws, a revoked Proxy...).
  */
-export function toWireError(thrown: unknown): WireError {
+export function toWireError(thrown: unknown, depth = 0): WireError {
   try {
     if (!(thrown instanceof Error)) return { e: false, value: thrown };
     const props: Record<string, string | number | boolean | null> = {};
@@ -53,15 +64,37 @@ export function toWireError(thrown: unknown): WireError {
     const name = String(thrown.name);
     const message = String(thrown.message);
     const stack = thrown.stack;
-    return {
+    const wire: WireError = {
       e: true,
       name,
       message,
       stack: typeof stack === "string" ? stack : `${name}: ${message}`,
       props,
     };
+    if (depth < MAX_DEPTH) {
+      // The task's own cause (fetch's "connection refused" is there) travels
+      // too; a value that could not be cloned is described instead, so it
+      // cannot cost the whole error.
+      if ("cause" in thrown) wire.cause = causeRecord(thrown.cause, depth + 1);
+      if (thrown instanceof AggregateError) {
+        wire.errors = Array.from(thrown.errors as unknown[]).slice(0, MAX_ERRORS)
+          .map((inner) => causeRecord(inner, depth + 1));
+      }
+    }
+    if (typeof DOMException === "function" && thrown instanceof DOMException) wire.dom = true;
+    return wire;
   } catch (error) {
     return describeThrown(thrown, error, "the task", "reading it threw");
+  }
+}
+
+function causeRecord(value: unknown, depth: number): WireError {
+  if (value instanceof Error) return toWireError(value, depth);
+  try {
+    structuredClone(value);
+    return { e: false, value };
+  } catch {
+    return { e: false, value: describeValue(value) };
   }
 }
 
@@ -86,16 +119,44 @@ export function describeThrown(
   return { e: true, name: "TypeError", message, stack: `TypeError: ${message}`, props: {} };
 }
 
-/** Rebuilds a thrown value from its record, with the remote stack as cause. */
+/**
+ * Rebuilds a thrown value from its record. The error's `cause` is a
+ * RemoteError holding the worker's stack; the task's own cause, if it had
+ * one, is that RemoteError's `cause` (rebuilt the same way).
+ */
 export function fromWireError(wire: WireError): unknown {
   if (!wire.e) return wire.value;
   const name = wire.name ?? "Error";
+  const message = wire.message ?? "";
   const cause = new RemoteError(wire.stack ?? "");
-  const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name] : Error;
-  const err = new Ctor(wire.message ?? "", { cause });
+  if (wire.cause) {
+    Object.defineProperty(cause, "cause", {
+      value: fromWireError(wire.cause),
+      writable: true,
+      configurable: true,
+    });
+  }
+  let err: Error;
+  if (wire.dom && typeof DOMException === "function") {
+    err = new DOMException(message, name);
+    Object.defineProperty(err, "cause", { value: cause, writable: true, configurable: true });
+  } else if (wire.errors) {
+    err = new AggregateError(wire.errors.map(fromWireError), message, { cause });
+  } else {
+    const Ctor = Object.hasOwn(BUILTIN_ERRORS, name) ? BUILTIN_ERRORS[name] : Error;
+    err = new Ctor(message, { cause });
+  }
   if (err.name !== name) {
     Object.defineProperty(err, "name", { value: name, writable: true, configurable: true });
   }
-  if (wire.props) Object.assign(err, wire.props);
+  if (wire.props) {
+    for (const [key, value] of Object.entries(wire.props)) {
+      try {
+        (err as unknown as Record<string, unknown>)[key] = value;
+      } catch {
+        // A read-only property of the rebuilt class (DOMException's code): it has its own.
+      }
+    }
+  }
   return err;
 }

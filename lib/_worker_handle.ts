@@ -5,10 +5,13 @@
 
 import type { Worker as NodeWorker } from "node:worker_threads";
 import type { FunctionRef } from "./_function_ref.ts";
+import type { TaskScope } from "./_task_scope.ts";
 import { isJsonSafe } from "./_json_safe.ts";
 import { packNumbers } from "./_number_array.ts";
 import {
   type CallMessage,
+  CANCEL,
+  type CancelMessage,
   CHUNK,
   type ChunkMessage,
   DEF,
@@ -31,6 +34,20 @@ import {
   unpackShared,
 } from "./_shared_registry.ts";
 
+/** Where a task is (PendingTask.state). */
+export const TaskState = {
+  /** In the pool's queue, waiting for a worker. */
+  QUEUED: 0,
+  /** Held back by `maxQueue` until the queue has room (apply, the maps). */
+  HELD: 1,
+  /** Sent to a worker; its outcome has not arrived. */
+  SENT: 2,
+  /** Settled: its caller has the outcome. */
+  DONE: 3,
+  /** Cancelled while a worker held it: its caller has the reason, the worker may still run it. */
+  CANCELLED: 4,
+} as const;
+
 /** A task as the pool tracks it until its outcome arrives. */
 export interface PendingTask {
   readonly fn: FunctionRef;
@@ -42,6 +59,14 @@ export interface PendingTask {
   sentAt: number;
   /** Tasks the worker held when this one was sent: they ran before it. */
   ahead: number;
+  /** One of {@linkcode TaskState} (a Process's one task has none). */
+  state?: number;
+  /** When it was submitted (performance.now()), for the pool's wait times. */
+  queuedAt?: number;
+  /** The cancellation scope of its call (signal, timeout), if it has one. */
+  scope?: TaskScope;
+  /** Buffers its arguments move to the worker (see transfer()). */
+  transfer?: ArrayBuffer[];
 }
 
 /** What a worker reports to its pool. */
@@ -102,12 +127,19 @@ export class WorkerHandle {
   dead = false;
   /** Whether it reported "ready" (its modules imported, its initializer done). */
   ready = false;
+  /** When it was started (performance.now()). */
+  readonly startedAt: number = performance.now();
+  /** When it last had no task left (performance.now()); for the elastic pool's idle timeout. */
+  idleSince: number = this.startedAt;
   #events: WorkerEvents;
   #web?: Worker;
   #node?: NodeWorker;
   #toWorker = new Ring(RING_BYTES);
   #toMain = new Ring(RING_BYTES);
   #batch: ToWorker[] = [];
+  /** Tasks whose arguments move buffers: they go by postMessage with their transfer list. */
+  #moving: PendingTask[] = [];
+  #flushing = false;
   #control = new Int32Array(new SharedArrayBuffer(THREAD.BYTES));
   #defined = new Set<number>();
   /** Whether the thread ended by itself (then nothing answers a ping). */
@@ -181,11 +213,47 @@ export class WorkerHandle {
     }
     this.inflight.set(task.message[1], task);
     this.dispatched++;
-    this.#batch.push(task.message);
+    if (task.transfer === undefined) this.#batch.push(task.message);
+    else this.#moving.push(task);
+  }
+
+  /**
+   * Tells the worker its caller gave up on `task` (sent earlier). Through the
+   * ring, whichever way the task went: a postMessage reaches a worker whose
+   * event loop is busy later, and the ring wakes it in ~50 µs. A cancel that
+   * overtakes its task (sent by postMessage) waits for it in the worker.
+   */
+  cancel(task: PendingTask, reason: WireError): void {
+    const message: CancelMessage = [CANCEL, task.message[1], reason];
+    this.#batch.push(message);
+    this.flush();
+  }
+
+  /** The worker's heap in MiB after its last task (written only when the pool watches it). */
+  heapMb(): number {
+    return Atomics.load(this.#control, THREAD.HEAP_MB);
   }
 
   /** Sends the queued messages: JSON-safe ones through the ring, the rest by postMessage. */
   flush(): void {
+    // A send error settles a task from inside #post, and the caller's code
+    // may then cancel another task, which flushes: that cancel must not reach
+    // the ring before the batch being written, whose task it may follow.
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#batch.length > 0 || this.#moving.length > 0) this.#flushOnce();
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #flushOnce(): void {
+    if (this.#moving.length > 0) {
+      const moving = this.#moving;
+      this.#moving = [];
+      for (const task of moving) this.#post(task.message, task.transfer);
+    }
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
@@ -273,6 +341,7 @@ export class WorkerHandle {
   }
 
   #post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (m[0] === CANCEL) return this.#postCancel(m);
     try {
       if (this.#web) this.#web.postMessage(m, transfer);
       else this.#node!.postMessage(m, transfer);
@@ -285,6 +354,13 @@ export class WorkerHandle {
       );
       this.#events.outcome(this, [ERR, id, toWireError(sendError)]);
     }
+  }
+
+  /** A cancel that did not fit the ring; its reason is JSON-safe, so it always clones. */
+  #postCancel(m: CancelMessage): void {
+    if (this.dead) return;
+    if (this.#web) this.#web.postMessage(m);
+    else this.#node!.postMessage(m);
   }
 
   #receive(m: unknown): void {

@@ -1,45 +1,38 @@
 /**
  * `Pipe` and `Connection`: Python's `multiprocessing.Pipe`, two connected
  * ends that send and receive messages (any structured-cloneable value) or raw
- * bytes between threads, through shared memory.
+ * bytes between threads, through shared memory. A `Connection` from a
+ * `Listener` or `Client` (see `./listener.ts`) is the same class, over a
+ * socket.
  *
  * @module
  */
-import { ByteQueue, type ByteQueueState, Q } from "./_byte_queue.ts";
-import { decodeFrame, encodeQueueItem, type Frame, frameBytes, PLAIN } from "./_item_codec.ts";
+import { type EndState, newPipe, PipeTransport } from "./_pipe_transport.ts";
+import { dropReference } from "./_pipe_transport.ts";
 import {
   adoptHandle,
-  newSharedId,
   onProcessEnd,
   registerShareable,
   SHARE,
   type SharedReduction,
-  UnknownShared,
-  whenShared,
 } from "./_shared_registry.ts";
-import { signalWaiters, waitUntil } from "./_wait.ts";
+import { takeTransport, type Transport, withTransport } from "./_transport.ts";
 import { checkOptions } from "./_options.ts";
-import { timeoutMs } from "./_timeout.ts";
-import { EOFError } from "./errors.ts";
-
-/** Frame kind of a `sendBytes` message. */
-const BYTES = 2;
-const READ_AHEAD = 64;
+import { describeValue, timeoutMs } from "./_timeout.ts";
+import { BufferTooShort } from "./errors.ts";
 
 const DROP = Symbol("drop reference");
 
-/** Set while Pipe() or a reviver constructs a handle. */
-let making: { state: EndState; id?: number } | undefined;
 /** Handles that arrived from other threads, closed when a Process ends. */
 const revived = new Set<Connection>();
 
+/** A Connection on a pipe end: a new end (no id) or one revived in this thread. */
 function make(state: EndState, id?: number): Connection {
-  making = { state, id };
-  try {
-    return new Connection();
-  } finally {
-    making = undefined;
-  }
+  const transport = new PipeTransport(state, id);
+  const connection = withTransport(Connection, transport);
+  if (id === undefined) adoptHandle(connection, transport.id);
+  else revived.add(connection);
+  return connection;
 }
 
 // A Process's handles close when its target ends, as its file descriptors
@@ -72,22 +65,15 @@ export interface PipeOptions {
   duplex?: boolean;
 }
 
-interface EndState {
-  /** The queue this end reads, or null for a send-only end. */
-  rx: ByteQueueState | null;
-  /** The queue this end writes, or null for a receive-only end. */
-  tx: ByteQueueState | null;
-  /** Int32 [open handles of this end]. */
-  refs: SharedArrayBuffer;
-}
-
 /**
- * One end of a {@linkcode Pipe}.
+ * One end of a {@linkcode Pipe}, or a connection from a `Listener` or
+ * `Client` over a socket: the same methods either way.
  *
- * An end can be handed to tasks and Processes; each thread's handle is closed
- * on its own, and the peer sees end-of-file once every handle of this end is
- * closed (a Process's handles close when it ends, as its file descriptors
- * would) and every message sent has been read.
+ * A pipe's end can be handed to tasks and Processes; each thread's handle is
+ * closed on its own, and the peer sees end-of-file once every handle of this
+ * end is closed (a Process's handles close when it ends, as its file
+ * descriptors would) and every message sent has been read. A socket
+ * connection stays in the thread that opened it.
  *
  * @example
  * ```ts
@@ -101,46 +87,25 @@ interface EndState {
  * ```
  */
 export class Connection {
-  #state: EndState;
-  #rx: ByteQueue | null;
-  #tx: ByteQueue | null;
-  #refs: Int32Array;
-  #id: number;
+  #transport: Transport;
   #closed = false;
-  // Read-ahead: a receive takes up to READ_AHEAD messages under one lock, but
-  // only while this is the one open handle of its end, so no other reader
-  // could have had them. Handles of the end only multiply through [SHARE]
-  // on this thread, which puts the read-ahead back first. With more handles
-  // (two consumers reading one end under a Lock, as in seed 001) each
-  // receive takes exactly one message.
-  // The read-ahead is #inbox[#inboxHead .. #inboxEnd); taken slots are
-  // cleared, so a big message is not kept alive by it.
-  #inbox: (Frame | undefined)[] = [];
-  #inboxHead = 0;
-  #inboxEnd = 0;
+  // Fixed for the life of the end; read on every call, so kept here.
+  #readable: boolean;
+  #writable: boolean;
 
   /**
-   * Connections come from {@linkcode Pipe}.
+   * Connections come from {@linkcode Pipe}, `Listener.accept()` and `Client()`.
    *
    * @throws {TypeError} When called directly.
    */
   constructor() {
-    if (!making) throw new TypeError("Cannot construct a Connection directly: use Pipe()");
-    const { state, id } = making;
-    this.#state = state;
-    this.#rx = state.rx && new ByteQueue(state.rx);
-    this.#tx = state.tx && new ByteQueue(state.tx);
-    this.#refs = new Int32Array(state.refs);
-    if (id === undefined) {
-      // A new end: this handle holds its first reference.
-      Atomics.store(this.#refs, 0, 1);
-      this.#id = newSharedId();
-      adoptHandle(this, this.#id);
-    } else {
-      // Revived: the reduction that brought it carried a reference.
-      this.#id = id;
-      revived.add(this);
+    const transport = takeTransport();
+    if (!transport) {
+      throw new TypeError("Cannot construct a Connection directly: use Pipe() or Client()");
     }
+    this.#transport = transport;
+    this.#readable = transport.readable;
+    this.#writable = transport.writable;
   }
 
   /** Whether this handle was closed. */
@@ -150,37 +115,43 @@ export class Connection {
 
   /** Whether this end can receive. */
   get readable(): boolean {
-    return this.#rx !== null;
+    return this.#readable;
   }
 
   /** Whether this end can send. */
   get writable(): boolean {
-    return this.#tx !== null;
+    return this.#writable;
   }
 
   /**
-   * Sends `value` to the other end (never waits: the pipe grows as needed).
+   * Sends `value` to the other end. On a pipe it never waits (the pipe grows
+   * as needed). On a socket the message is copied at once and written in the
+   * background, in order; the promise settles when the OS took it, so
+   * awaiting it slows a sender to the network's pace, and not awaiting it is
+   * fine too (a failed write also fails the next send).
    *
-   * @param value Any structured-cloneable value.
+   * @param value Any structured-cloneable value (over a socket, no shared objects).
+   * @returns A promise that resolves once the message is handed on (at once on a pipe).
    * @throws {TypeError} When the value cannot be cloned; nothing is sent.
    * @throws {Error} When this end is closed or receive-only, or the other end is closed.
    */
-  send(value: unknown): void {
-    const tx = this.#writer("send");
-    tx.pushItem(encodeQueueItem(value));
-    signalWaiters(tx.ctl, Q.PUT_SEQ);
+  send(value: unknown): Promise<void> {
+    if (this.#closed || !this.#writable) throw this.#refusal("send", "writable");
+    return this.#transport.send(value);
   }
 
   /**
-   * Sends bytes as one message (Python's `send_bytes`).
+   * Sends bytes as one message (Python's `send_bytes`): on a socket, framed
+   * exactly as Python frames it, so a Python `recv_bytes()` gets them.
    *
-   * @param data The bytes (or any ArrayBuffer view).
+   * @param data The bytes (or any ArrayBuffer view); copied before this returns.
    * @param offset First byte to send, counted in bytes of `data`.
    * @param size Bytes to send; the rest of `data` when omitted.
+   * @returns A promise that resolves once the message is handed on (see `send`).
    * @throws {RangeError} When `offset`/`size` fall outside `data`.
    */
-  sendBytes(data: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): void {
-    const tx = this.#writer("sendBytes");
+  sendBytes(data: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): Promise<void> {
+    if (this.#closed || !this.#writable) throw this.#refusal("sendBytes", "writable");
     const bytes = data instanceof ArrayBuffer
       ? new Uint8Array(data)
       : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -195,8 +166,7 @@ export class Connection {
         `Cannot sendBytes: 'size' ${size} from offset ${offset} exceeds the ${bytes.length} bytes`,
       );
     }
-    tx.push([new Uint8Array([BYTES]), bytes.subarray(offset, offset + length)]);
-    signalWaiters(tx.ctl, Q.PUT_SEQ);
+    return this.#transport.sendBytes(bytes.subarray(offset, offset + length));
   }
 
   /**
@@ -204,39 +174,13 @@ export class Connection {
    *
    * @returns The value sent (a `sendBytes` message comes back as a Uint8Array).
    * @throws {EOFError} When the other end is closed and everything sent was read.
+   * @throws {Error} When the connection failed (a socket's peer vanished mid-message).
    */
   recv<T = unknown>(): Promise<T> {
-    // Fast path without an async frame: a message is usually waiting.
-    let frame: Frame | undefined;
-    try {
-      frame = this.#take(this.#reader("recv"));
-    } catch (error) {
-      return Promise.reject(error);
+    if (this.#closed || !this.#readable) {
+      return Promise.reject(this.#refusal("recv", "readable"));
     }
-    if (frame === undefined) return this.#recvWaiting<T>();
-    try {
-      return Promise.resolve(this.#message<T>(frame));
-    } catch (error) {
-      return error instanceof UnknownShared
-        ? whenShared(error.id).then(() => this.#message<T>(frame))
-        : Promise.reject(error);
-    }
-  }
-
-  async #recvWaiting<T>(): Promise<T> {
-    const frame = await this.#next("recv");
-    try {
-      return this.#message<T>(frame);
-    } catch (error) {
-      if (!(error instanceof UnknownShared)) throw error;
-      await whenShared(error.id);
-      return this.#message<T>(frame);
-    }
-  }
-
-  #message<T>(frame: Frame): T {
-    if (frame instanceof Uint8Array && frame[0] === BYTES) return frame.slice(1) as T;
-    return decodeFrame(frame) as T;
+    return this.#transport.recv() as Promise<T>;
   }
 
   /**
@@ -244,60 +188,112 @@ export class Connection {
    *
    * @param maxlength The largest message accepted.
    * @returns The bytes.
-   * @throws {RangeError} When the message is longer than `maxlength`; it stays unread.
+   * @throws {RangeError} When the message is longer than `maxlength` (it stays unread), or
+   *   `maxlength` is negative.
    * @throws {EOFError} When the other end is closed and everything sent was read.
    */
-  async recvBytes(maxlength?: number): Promise<Uint8Array> {
-    const frame = await this.#next("recvBytes");
-    const bytes = frame instanceof Uint8Array && frame[0] === BYTES
-      ? frame.slice(1)
-      : frameBytes(frame);
-    if (maxlength !== undefined && bytes.length > maxlength) {
-      this.#putBack(frame);
-      throw new RangeError(
-        `Cannot recvBytes: the message has ${bytes.length} bytes, more than maxlength ${maxlength}`,
-      );
+  recvBytes(maxlength?: number): Promise<Uint8Array> {
+    try {
+      if (this.#closed || !this.#readable) throw this.#refusal("recvBytes", "readable");
+      if (maxlength !== undefined && !(maxlength >= 0)) {
+        throw new RangeError(
+          `Cannot recvBytes: 'maxlength' must be a number >= 0, received ${
+            describeValue(maxlength)
+          }`,
+        );
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return bytes;
+    return this.#transport.recvBytes(maxlength);
   }
 
   /**
-   * Whether there is something to read: a message, or end-of-file.
+   * Receives the next message into `buffer` at byte `offset` (Python's
+   * `recv_bytes_into`).
+   *
+   * @param buffer Where the bytes go (any ArrayBuffer view, or an ArrayBuffer).
+   * @param offset The first byte of `buffer` to write, counted in bytes.
+   * @returns The number of bytes of the message.
+   * @throws {BufferTooShort} When the message does not fit; it is taken off the connection
+   *   all the same and is in the error's `bytes`.
+   * @throws {RangeError} When `offset` is negative or past the end of `buffer`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pipe } from "./connection.ts";
+   * import { BufferTooShort } from "./errors.ts";
+   * const [a, b] = Pipe();
+   * a.sendBytes(new Uint8Array([1, 2, 3]));
+   * const into = new Uint8Array(5);
+   * assert.equal(await b.recvBytesInto(into, 2), 3);
+   * assert.deepEqual([...into], [0, 0, 1, 2, 3]);
+   * a.sendBytes(new Uint8Array(6));
+   * await assert.rejects(b.recvBytesInto(into), BufferTooShort);
+   * ```
+   */
+  async recvBytesInto(buffer: ArrayBufferView | ArrayBuffer, offset = 0): Promise<number> {
+    if (this.#closed || !this.#readable) throw this.#refusal("recvBytesInto", "readable");
+    const target = buffer instanceof ArrayBuffer
+      ? new Uint8Array(buffer)
+      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+      throw new RangeError(
+        `Cannot recvBytesInto: 'offset' ${offset} is outside the ${target.length} bytes`,
+      );
+    }
+    const bytes = await this.#transport.recvBytes(undefined);
+    if (bytes.length > target.length - offset) {
+      throw new BufferTooShort(
+        `Cannot recvBytesInto: the message has ${bytes.length} bytes, and the buffer has room ` +
+          `for ${target.length - offset} from offset ${offset}`,
+        bytes,
+      );
+    }
+    target.set(bytes, offset);
+    return bytes.length;
+  }
+
+  /**
+   * Whether there is something to read: a message (on a socket, the start of
+   * one, as Python's `poll` tells), or end-of-file.
    *
    * @param timeout Milliseconds to wait for it: 0 (the default) checks at once; `null`
    *   (Python's None) and `Infinity` wait forever.
-   * @returns true when `recv()` would not wait.
+   * @returns true when `recv()` would not wait for the peer.
    * @throws {RangeError} When `timeout` is negative or NaN.
    */
   async poll(timeout: number | null = 0): Promise<boolean> {
     const ms = timeoutMs(timeout, "poll");
-    const rx = this.#reader("poll");
-    const readable = () =>
-      this.#inboxHead < this.#inboxEnd || rx.count() > 0 || this.#peerClosed(rx);
-    if (readable() || ms === 0) return readable();
-    return await waitUntil(rx.ctl, Q.PUT_SEQ, readable, ms);
+    if (this.#closed || !this.#readable) throw this.#refusal("poll", "readable");
+    return await this.#transport.poll(ms);
   }
 
   /**
-   * Closes this handle. The other end sees end-of-file once every handle of
-   * this end is closed. Closing twice does nothing.
+   * Closes this handle. On a pipe, the other end sees end-of-file once every
+   * handle of this end is closed; on a socket, once what was sent has gone
+   * out. Closing twice does nothing.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#inbox = [];
-    this.#inboxHead = this.#inboxEnd = 0;
-    dropReference(this.#state);
+    this.#transport.close();
   }
 
   /** Python spelling of {@linkcode Connection.sendBytes}. */
-  send_bytes(data: ArrayBufferView | ArrayBuffer, offset?: number, size?: number): void {
-    this.sendBytes(data, offset, size);
+  send_bytes(data: ArrayBufferView | ArrayBuffer, offset?: number, size?: number): Promise<void> {
+    return this.sendBytes(data, offset, size);
   }
 
   /** Python spelling of {@linkcode Connection.recvBytes}. */
   recv_bytes(maxlength?: number): Promise<Uint8Array> {
     return this.recvBytes(maxlength);
+  }
+
+  /** Python spelling of {@linkcode Connection.recvBytesInto}. */
+  recv_bytes_into(buffer: ArrayBufferView | ArrayBuffer, offset?: number): Promise<number> {
+    return this.recvBytesInto(buffer, offset);
   }
 
   /** `using conn = ...`: closes this handle. */
@@ -306,21 +302,12 @@ export class Connection {
   }
 
   /**
-   * Reduces this end to its shared state; the reduction carries one reference.
+   * Reduces a pipe's end to its shared state; the reduction carries one reference.
    * @ignore
    */
   [SHARE](): SharedReduction {
     if (this.#closed) throw new Error("Cannot send a closed connection to another thread");
-    // Messages read ahead go back to the pipe, in order, for the next holder.
-    if (this.#rx) {
-      while (this.#inboxEnd > this.#inboxHead) {
-        const frame = this.#inbox[--this.#inboxEnd]!;
-        this.#inbox[this.#inboxEnd] = undefined;
-        this.#rx.unshift(frameBytes(frame));
-      }
-    }
-    Atomics.add(this.#refs, 0, 1);
-    return { type: "Connection", id: this.#id, state: this.#state };
+    return this.#transport.share();
   }
 
   /**
@@ -328,87 +315,17 @@ export class Connection {
    * @ignore
    */
   [DROP](): void {
-    Atomics.sub(this.#refs, 0, 1);
+    (this.#transport as PipeTransport).dropDuplicate();
   }
 
-  async #next(action: string): Promise<Frame> {
-    const rx = this.#reader(action);
-    const readable = () =>
-      this.#inboxHead < this.#inboxEnd || rx.count() > 0 || this.#peerClosed(rx);
-    for (;;) {
-      const frame = this.#take(rx);
-      if (frame !== undefined) return frame;
-      if (this.#peerClosed(rx)) {
-        throw new EOFError(`Cannot ${action}: the other end is closed and nothing is left`);
-      }
-      await waitUntil(rx.ctl, Q.PUT_SEQ, readable);
-    }
-  }
-
-  /** The next message from the read-ahead, refilled from the pipe. */
-  #take(rx: ByteQueue): Frame | undefined {
-    if (this.#inboxHead === this.#inboxEnd) {
-      const soleReader = Atomics.load(this.#refs, 0) === 1;
-      this.#inboxHead = 0;
-      this.#inboxEnd = rx.shiftMany(PLAIN, soleReader ? READ_AHEAD : 1, this.#inbox);
-      if (this.#inboxEnd === 0) return undefined;
-    }
-    const frame = this.#inbox[this.#inboxHead]!;
-    this.#inbox[this.#inboxHead++] = undefined;
-    return frame;
-  }
-
-  #putBack(frame: Frame): void {
-    if (this.#inboxHead > 0) {
-      this.#inbox[--this.#inboxHead] = frame;
-    } else {
-      this.#inbox.unshift(frame);
-      this.#inboxEnd++;
-    }
-  }
-
-  #peerClosed(rx: ByteQueue): boolean {
-    return Atomics.load(rx.ctl, Q.CLOSED) === 1;
-  }
-
-  #reader(action: string): ByteQueue {
-    if (this.#closed) throw new Error(`Cannot ${action}: the connection is closed`);
-    if (!this.#rx) {
-      throw new Error(`Cannot ${action}: this end of a one-way pipe can only send`);
-    }
-    return this.#rx;
-  }
-
-  #writer(action: string): ByteQueue {
-    if (this.#closed) throw new Error(`Cannot ${action}: the connection is closed`);
-    if (!this.#tx) {
-      throw new Error(`Cannot ${action}: this end of a one-way pipe can only receive`);
-    }
-    // A plain read (an Atomics.load is ~20 ns, a fifth of a send): a stale 0
-    // lets one more message into a pipe nobody reads, as a send just before
-    // the close would have.
-    if (this.#tx.ctl[Q.READER_CLOSED] === 1) {
-      throw new Error(`Cannot ${action}: the other end is closed`);
-    }
-    return this.#tx;
-  }
-}
-
-/**
- * Drops one reference to an end; the last one tells the peer (and wakes its
- * waiters): end-of-file for its reader, "closed" for its writer.
- */
-function dropReference(state: EndState): void {
-  if (Atomics.sub(new Int32Array(state.refs), 0, 1) !== 1) return;
-  if (state.tx) {
-    const ctl = new Int32Array(state.tx.ctl);
-    Atomics.store(ctl, Q.CLOSED, 1);
-    signalWaiters(ctl, Q.PUT_SEQ);
-  }
-  if (state.rx) {
-    const ctl = new Int32Array(state.rx.ctl);
-    Atomics.store(ctl, Q.READER_CLOSED, 1);
-    signalWaiters(ctl, Q.PUT_SEQ);
+  /** Why `action` cannot be done: the handle is closed, or the end goes the other way. */
+  #refusal(action: string, direction: "readable" | "writable"): Error {
+    if (this.#closed) return new Error(`Cannot ${action}: the connection is closed`);
+    return new Error(
+      `Cannot ${action}: this end of a one-way pipe can only ${
+        direction === "readable" ? "send" : "receive"
+      }`,
+    );
   }
 }
 
@@ -429,12 +346,8 @@ function dropReference(state: EndState): void {
  */
 export function Pipe(options: PipeOptions = {}): [Connection, Connection] {
   checkOptions(options, ["duplex"], "create pipe");
-  const duplex = options.duplex ?? true;
-  const forward = new ByteQueue().state; // b -> a
-  const backward = duplex ? new ByteQueue().state : null; // a -> b
-  const a = make({ rx: forward, tx: backward, refs: new SharedArrayBuffer(4) });
-  const b = make({ rx: backward, tx: forward, refs: new SharedArrayBuffer(4) });
-  return [a, b];
+  const [a, b] = newPipe(options.duplex ?? true);
+  return [make(a), make(b)];
 }
 
 registerShareable(

@@ -149,3 +149,58 @@ export class BrokenBarrierError extends Error {
     this.name = "BrokenBarrierError";
   }
 }
+
+/**
+ * The authkey handshake of a `Listener` or `Client` failed: the peer's key
+ * differs, it does not speak the handshake, or it sent nothing in time
+ * (Python's `multiprocessing.AuthenticationError`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AuthenticationError } from "./errors.ts";
+ * assert.ok(new AuthenticationError("digest received was wrong").name === "AuthenticationError");
+ * ```
+ */
+export class AuthenticationError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthenticationError";
+  }
+}
+
+/**
+ * `Connection.recvBytesInto` got a message longer than the room in the
+ * buffer (Python's `multiprocessing.BufferTooShort`). The message is taken
+ * off the connection all the same: it is in `bytes`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BufferTooShort } from "./errors.ts";
+ * const error = new BufferTooShort("no room", new Uint8Array([1, 2, 3]));
+ * assert.ok(error.name === "BufferTooShort" && error.bytes.length === 3);
+ * ```
+ */
+export class BufferTooShort extends Error {
+  /** The whole message (Python's `e.args[0]`). */
+  readonly bytes: Uint8Array;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What was attempted.
+   * @param bytes The message that did not fit.
+   */
+  constructor(message: string, bytes: Uint8Array) {
+    super(message);
+    this.name = "BufferTooShort";
+    this.bytes = bytes;
+  }
+}

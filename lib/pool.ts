@@ -6,11 +6,16 @@
 import { AsyncResult, type Settle } from "./async_result.ts";
 import { threadContext } from "./_context.ts";
 import { checkOptions } from "./_options.ts";
-import { describeValue } from "./_timeout.ts";
+import { describeValue, timeoutMs } from "./_timeout.ts";
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
 import { PoolEngine } from "./_pool_engine.ts";
 import { cpuCount } from "./process_info.ts";
 import { moduleUrls } from "./_module_urls.ts";
+import { Full } from "./errors.ts";
+import { type TaskScope, taskScope } from "./_task_scope.ts";
+
+export { taskSignal } from "./task_signal.ts";
+export { transfer } from "./transfer.ts";
 
 /**
  * Any function; task functions must also be exported (see the module docs).
@@ -102,6 +107,143 @@ export interface PoolOptions {
    * @default {"web"}
    */
   backend?: PoolBackend;
+  /**
+   * An elastic pool: start this many workers, grow to `processes` while tasks wait, and let
+   * idle workers above this many exit after `idleTimeout`. `0` starts none until the first task.
+   * @default {processes}
+   */
+  minProcesses?: number;
+  /**
+   * Milliseconds an idle worker above `minProcesses` lives; `Infinity` (or `null`): for ever.
+   * @default {30_000}
+   */
+  idleTimeout?: number | null;
+  /**
+   * Tasks that may wait for a worker. When that many wait, `applyAsync` throws `Full`, and
+   * `apply`, the maps and the imaps wait for room. A map chunk counts as one task.
+   * @default {Infinity}
+   */
+  maxQueue?: number;
+  /**
+   * A worker whose heap is above this many MiB after a task takes no more tasks and is
+   * replaced once its tasks are done (on both backends).
+   */
+  maxHeapMb?: number;
+  /**
+   * Milliseconds a cancelled task that is running has to settle (its `taskSignal()` aborted)
+   * before its worker is terminated and replaced; the worker's other tasks are re-queued.
+   * `Infinity` (or `null`): never replace it.
+   * @default {1000}
+   */
+  cancelGraceMs?: number | null;
+  /**
+   * Whether to time tasks for {@linkcode Pool.stats} (`runTime`, `waitTime`, `utilization`);
+   * the counts are kept either way. It costs a few percent of a trivial task's throughput.
+   * @default {true}
+   */
+  stats?: boolean;
+}
+
+/**
+ * Per-task options of every method that runs tasks: `apply`, `applyAsync`, the maps and
+ * the imaps.
+ *
+ * @example Giving up on a task
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool, type TaskOptions } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function forever() { return new Promise(() => {}); }";
+ * const { forever } = await import(tasks);
+ * await using pool = new Pool({ processes: 1, modules: [tasks], cancelGraceMs: 0 });
+ * const controller = new AbortController();
+ * const options: TaskOptions = { signal: controller.signal };
+ * const running = pool.apply(forever, [], options);
+ * controller.abort();
+ * await assert.rejects(running, { name: "AbortError" });
+ * await assert.rejects(pool.apply(forever, [], { timeout: 10 }), { name: "TimeoutError" });
+ * ```
+ */
+export interface TaskOptions {
+  /**
+   * Cancels the task (every chunk not done, for the maps): a queued task leaves the queue;
+   * a running one's `taskSignal()` aborts, and its worker is replaced if it has not settled
+   * `cancelGraceMs` later. The result rejects at once with the signal's reason.
+   */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds from the call until the task (the whole call, for the maps) is cancelled as
+   * by `signal`, rejecting with a `TimeoutError`. `undefined`, `null`, `Infinity`: no limit.
+   */
+  timeout?: number | null;
+}
+
+/**
+ * Times in milliseconds over the pool's most recent tasks (up to 1024; a map chunk counts
+ * as one task), as {@linkcode Pool.stats} reports them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TimeStats } from "./pool.ts";
+ * const none: TimeStats = { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+ * assert.equal(none.count, 0);
+ * ```
+ */
+export interface TimeStats {
+  /** How many tasks the figures cover (at most 1024; 0 before any task finished). */
+  count: number;
+  /** Their mean, in ms. */
+  mean: number;
+  /** Their median, in ms. */
+  p50: number;
+  /** The 90th percentile, in ms. */
+  p90: number;
+  /** The 99th percentile, in ms. */
+  p99: number;
+  /** The longest, in ms. */
+  max: number;
+}
+
+/**
+ * What {@linkcode Pool.stats} returns: the pool's state now, its counts since it started,
+ * and its task times over the last 1024 tasks.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Pool, type PoolStats } from "./pool.ts";
+ * const tasks = "data:text/javascript,export function double(x) { return 2 * x; }";
+ * const { double } = await import(tasks);
+ * await using pool = new Pool({ processes: 2, modules: [tasks] });
+ * await pool.map(double, [1, 2, 3, 4], { chunksize: 1 });
+ * const stats: PoolStats = pool.stats();
+ * assert.equal(stats.completed, 4); // one per chunk
+ * assert.equal(stats.runTime.count, 4);
+ * ```
+ */
+export interface PoolStats {
+  /** Workers now (starting ones included). */
+  processes: number;
+  /** Workers holding at least one task. */
+  busy: number;
+  /** Workers holding none (`processes - busy`). */
+  idle: number;
+  /** Tasks waiting for a worker, those `maxQueue` holds back included. */
+  queued: number;
+  /** Tasks that succeeded since the pool started. */
+  completed: number;
+  /** Tasks that failed (threw, could not be sent, their worker died or the pool was terminated). */
+  failed: number;
+  /** Tasks cancelled by their `signal` or `timeout`, queued or running. */
+  cancelled: number;
+  /** Tasks moved back to the queue from a worker replaced after a cancelled task ignored it. */
+  requeued: number;
+  /** The share of worker time spent running tasks since the pool started, 0 to 1. */
+  utilization: number;
+  /** How long tasks ran in their worker. */
+  runTime: TimeStats;
+  /** How long tasks waited from their submission until they started. */
+  waitTime: TimeStats;
 }
 
 /**
@@ -124,7 +266,7 @@ export interface PoolOptions {
  * assert.deepEqual(seen, [2, "odd"]);
  * ```
  */
-export interface AsyncOptions<R> {
+export interface AsyncOptions<R> extends TaskOptions {
   /** Called with the result when the task succeeds. */
   callback?: (result: R) => void;
   /** Called with the error when the task fails. */
@@ -146,7 +288,7 @@ export interface AsyncOptions<R> {
  * assert.equal(doubled[999], 1998);
  * ```
  */
-export interface MapOptions {
+export interface MapOptions extends TaskOptions {
   /**
    * Items sent to a worker at once. `map` defaults to ceil(n / (4 × processes)) as
    * Python does; `imap` and `imapUnordered` default to 1.
@@ -214,10 +356,17 @@ const POOL_OPTIONS = [
   "concurrency",
   "modules",
   "backend",
+  "minProcesses",
+  "idleTimeout",
+  "maxQueue",
+  "maxHeapMb",
+  "cancelGraceMs",
+  "stats",
 ] as const;
-const MAP_OPTIONS = ["chunksize"] as const;
-const ASYNC_OPTIONS = ["callback", "errorCallback"] as const;
-const MAP_ASYNC_OPTIONS = ["chunksize", "callback", "errorCallback"] as const;
+const TASK_OPTIONS = ["signal", "timeout"] as const;
+const MAP_OPTIONS = ["chunksize", "signal", "timeout"] as const;
+const ASYNC_OPTIONS = ["callback", "errorCallback", "signal", "timeout"] as const;
+const MAP_ASYNC_OPTIONS = ["chunksize", "callback", "errorCallback", "signal", "timeout"] as const;
 /** The default options of the methods that take some (no allocation, no check per call). */
 const NO_OPTIONS = Object.freeze({});
 
@@ -254,6 +403,7 @@ const NO_OPTIONS = Object.freeze({});
 export class Pool implements AsyncDisposable {
   #engine: PoolEngine;
   #processes: number;
+  #maxQueue: number;
 
   /**
    * Starts the workers.
@@ -308,8 +458,36 @@ export class Pool implements AsyncDisposable {
         `Cannot create pool: 'backend' must be "web" or "node", received ${String(backend)}`,
       );
     }
+    const minProcesses = o.minProcesses === undefined
+      ? this.#processes
+      : countOption("minProcesses", o.minProcesses, 0);
+    if (minProcesses > this.#processes) {
+      throw new RangeError(
+        `Cannot create pool: 'minProcesses' must be at most 'processes' (${this.#processes}), ` +
+          `received ${minProcesses}`,
+      );
+    }
+    const maxQueue = o.maxQueue === undefined || o.maxQueue === Infinity
+      ? Infinity
+      : countOption("maxQueue", o.maxQueue, 1, " or Infinity");
+    this.#maxQueue = maxQueue;
+    if (o.stats !== undefined && typeof o.stats !== "boolean") {
+      throw new TypeError(
+        `Cannot create pool: 'stats' must be true or false, received ${describeValue(o.stats)}`,
+      );
+    }
     this.#engine = new PoolEngine({
       processes: this.#processes,
+      minProcesses,
+      idleTimeout: o.idleTimeout === undefined
+        ? 30_000
+        : timeoutMs(o.idleTimeout, "create pool", "idleTimeout"),
+      maxQueue,
+      maxHeapMb: heapLimit(o.maxHeapMb),
+      cancelGraceMs: o.cancelGraceMs === undefined
+        ? 1000
+        : timeoutMs(o.cancelGraceMs, "create pool", "cancelGraceMs"),
+      stats: o.stats ?? true,
       backend,
       concurrency,
       maxtasksperchild: maxtasks,
@@ -331,20 +509,29 @@ export class Pool implements AsyncDisposable {
   }
 
   /**
-   * Runs `fn(...args)` in a worker and waits for the result.
+   * Runs `fn(...args)` in a worker and waits for the result. With `maxQueue`, it waits
+   * for room in the queue first.
    *
    * @param fn An exported function (see the module docs).
    * @param args Its arguments.
+   * @param options `signal` and `timeout` (see {@linkcode TaskOptions}).
    * @returns The result, awaited if it is a Promise.
    * @throws {TypeError} When `fn` cannot travel by reference.
    */
-  apply<F extends TaskFunction>(fn: F, args: Parameters<F> | [] = []): Promise<TaskResult<F>> {
+  apply<F extends TaskFunction>(
+    fn: F,
+    args: Parameters<F> | [] = [],
+    options: TaskOptions = NO_OPTIONS,
+  ): Promise<TaskResult<F>> {
     // A plain Promise, not an AsyncResult: two fewer hops on the latency path.
     return new Promise((resolve, reject) => {
+      if (options !== NO_OPTIONS) checkOptions(options, TASK_OPTIONS, "call apply()");
       this.#submitCall(
         fn,
         args,
         (ok, value) => ok ? resolve(value as TaskResult<F>) : reject(value),
+        options,
+        "apply",
       );
     });
   }
@@ -354,10 +541,31 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function.
    * @param args Its arguments.
-   * @param options `callback` / `errorCallback`, run on the main thread.
+   * @param options `callback` / `errorCallback`, run on the main thread; `signal` and
+   *   `timeout` (see {@linkcode TaskOptions}).
    * @returns A handle on the outcome.
    * @throws {TypeError} When `fn` cannot travel by reference.
    * @throws {Error} When the pool is closed or terminated.
+   * @throws {Full} When `maxQueue` tasks wait already (`await pool.waitForRoom()` first).
+   *
+   * @example A bounded queue pushes back
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./pool.ts";
+   * import { Full } from "./errors.ts";
+   * const tasks = "data:text/javascript,export function nap(ms) { return new Promise((r) => setTimeout(r, ms, ms)); }";
+   * const { nap } = await import(tasks);
+   * await using pool = new Pool({ processes: 1, maxQueue: 1, modules: [tasks] });
+   * const results = [];
+   * for (let i = 0; i < 5; i++) {
+   *   await pool.waitForRoom(); // a producer that never overfills the queue
+   *   results.push(pool.applyAsync(nap, [1]));
+   * }
+   * assert.equal((await Promise.all(results)).length, 5);
+   * const first = pool.applyAsync(nap, [1]); // waits in the queue until the dispatch, a microtask away
+   * assert.throws(() => pool.applyAsync(nap, [1]), Full);
+   * assert.equal(await first, 1);
+   * ```
    */
   applyAsync<F extends TaskFunction>(
     fn: F,
@@ -367,11 +575,73 @@ export class Pool implements AsyncDisposable {
     if (options !== NO_OPTIONS) checkCallbacks(options, ASYNC_OPTIONS, "applyAsync");
     let settle!: Settle;
     const result = new AsyncResult<TaskResult<F>>((s) => settle = s);
-    this.#submitCall(fn, args, withCallbacks(settle, options));
+    this.#submitCall(fn, args, withCallbacks(settle, options), options, "applyAsync");
     return result;
   }
 
-  #submitCall(fn: TaskFunction, args: unknown[], settle: Settle): void {
+  /**
+   * Resolves when a task submitted now would wait in the queue: at once without
+   * `maxQueue`, or while fewer than `maxQueue` tasks wait. It reserves no place (another
+   * caller may take it first), and resolves at once when the pool stops accepting tasks.
+   *
+   * @returns A promise that resolves when the queue has room.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./pool.ts";
+   * const tasks = "data:text/javascript,export function inc(x) { return x + 1; }";
+   * const { inc } = await import(tasks);
+   * await using pool = new Pool({ processes: 1, maxQueue: 2, modules: [tasks] });
+   * let total = 0;
+   * for (let i = 0; i < 100; i++) {
+   *   await pool.waitForRoom();
+   *   pool.applyAsync(inc, [i], { callback: (r) => total += r });
+   * }
+   * await pool.apply(inc, [0]); // after every task before it
+   * assert.equal(total, 5050);
+   * ```
+   */
+  waitForRoom(): Promise<void> {
+    return this.#engine.waitForRoom();
+  }
+
+  /**
+   * The pool's figures: its workers now, its task counts since it started, and its task
+   * times over the last 1024 tasks (see {@linkcode PoolStats}). Cheap: the percentiles are
+   * computed when it is called.
+   *
+   * @returns A snapshot.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Pool } from "./pool.ts";
+   * const tasks = "data:text/javascript,export function nap(ms) { return new Promise((r) => setTimeout(r, ms, ms)); }";
+   * const { nap } = await import(tasks);
+   * await using pool = new Pool({ processes: 1, modules: [tasks] });
+   * await Promise.all([20, 20, 20].map((ms) => pool.apply(nap, [ms])));
+   * const { completed, runTime, waitTime } = pool.stats();
+   * assert.equal(completed, 3);
+   * assert.ok(runTime.p50 >= 19); // each ran ~20 ms
+   * assert.ok(waitTime.max >= 38); // the last waited for the two before it
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#engine.stats();
+  }
+
+  /**
+   * Submits one task. `applyAsync` throws `Full` on a full queue; `apply`
+   * holds its task back until there is room.
+   */
+  #submitCall(
+    fn: TaskFunction,
+    args: unknown[],
+    settle: Settle,
+    options: TaskOptions,
+    method: "apply" | "applyAsync",
+  ): void {
     const ref = functionRef(fn, "task");
     if (!Array.isArray(args)) {
       throw new TypeError(
@@ -380,7 +650,36 @@ export class Pool implements AsyncDisposable {
       );
     }
     this.#engine.checkRunning(`submit task '${ref.name}'`);
-    this.#engine.submitCall(ref, args, settle);
+    if (options === NO_OPTIONS) {
+      if (method === "applyAsync" && !this.#engine.hasRoom()) throw this.#full(ref);
+      return this.#engine.submitCall(ref, args, settle);
+    }
+    const scope = taskScope(options, `call ${method}()`, `Task '${ref.name}'`);
+    // An aborted signal: the task is not run, and its result rejects at once.
+    if (scope?.aborted) return settle(false, scope.reason);
+    if (method === "applyAsync" && !this.#engine.hasRoom()) {
+      scope?.dispose();
+      throw this.#full(ref);
+    }
+    if (!scope) return this.#engine.submitCall(ref, args, settle);
+    try {
+      this.#engine.submitCall(ref, args, (ok, value) => {
+        scope.dispose();
+        settle(ok, value);
+      }, scope);
+    } catch (error) {
+      scope.dispose(); // its arguments cannot be sent (a closed Connection): no timer stays behind
+      throw error;
+    }
+    scope.watch(() => this.#engine.cancelScope(scope));
+  }
+
+  #full(ref: FunctionRef): Full {
+    return new Full(
+      `Cannot submit task '${ref.name}': the pool's queue is full (maxQueue ` +
+        `${this.#maxQueue}); await pool.waitForRoom() before applyAsync(), or use apply(), ` +
+        `which waits for room`,
+    );
   }
 
   /**
@@ -388,7 +687,7 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function of one argument.
    * @param iterable The items.
-   * @param options `chunksize`.
+   * @param options `chunksize`; `signal` and `timeout` for the whole call (see {@linkcode TaskOptions}).
    * @returns The results.
    */
   map<F extends TaskFunction>(
@@ -404,7 +703,8 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function of one argument.
    * @param iterable The items.
-   * @param options `chunksize`, `callback` (gets the whole list) and `errorCallback`.
+   * @param options `chunksize`, `callback` (gets the whole list) and `errorCallback`; `signal` and
+   *   `timeout` for the whole call.
    * @returns A handle on the list of results.
    */
   mapAsync<F extends TaskFunction>(
@@ -420,7 +720,7 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function.
    * @param iterable Argument lists.
-   * @param options `chunksize`.
+   * @param options `chunksize`; `signal` and `timeout` for the whole call (see {@linkcode TaskOptions}).
    * @returns The results in input order.
    */
   starmap<F extends TaskFunction>(
@@ -436,7 +736,7 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function.
    * @param iterable Argument lists.
-   * @param options `chunksize`, `callback`, `errorCallback`.
+   * @param options `chunksize`, `callback`, `errorCallback`; `signal` and `timeout` for the whole call.
    * @returns A handle on the list of results.
    */
   starmapAsync<F extends TaskFunction>(
@@ -453,7 +753,8 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function of one argument.
    * @param iterable The items (sync or async).
-   * @param options `chunksize` (default 1).
+   * @param options `chunksize` (default 1); `signal` and `timeout` for the whole stream (they
+   *   also stop reading the input).
    * @returns The results, as they become available in order.
    */
   imap<F extends TaskFunction>(
@@ -469,7 +770,8 @@ export class Pool implements AsyncDisposable {
    *
    * @param fn An exported function of one argument.
    * @param iterable The items (sync or async).
-   * @param options `chunksize` (default 1).
+   * @param options `chunksize` (default 1); `signal` and `timeout` for the whole stream (they
+   *   also stop reading the input).
    * @returns The results, as they complete.
    */
   imapUnordered<F extends TaskFunction>(
@@ -592,25 +894,42 @@ export class Pool implements AsyncDisposable {
     const chunksize = options.chunksize === undefined
       ? Math.max(1, Math.ceil(items.length / (this.#processes * 4)))
       : positiveInteger("chunksize", options.chunksize, 1, method);
+    const scope = options === NO_OPTIONS
+      ? undefined
+      : taskScope(options, `call ${method}()`, `${method} '${ref.name}'`);
     return new AsyncResult<R[]>((settle) => {
-      const done = withCallbacks(settle, options);
+      const callbacks = withCallbacks(settle, options);
+      const done = scope
+        ? (ok: boolean, value: unknown) => {
+          scope.dispose();
+          callbacks(ok, value);
+        }
+        : callbacks;
+      // An aborted signal: nothing runs, and the result rejects at once.
+      if (scope?.aborted) return done(false, scope.reason);
       const results = new Array(items.length);
       let remaining = Math.ceil(items.length / chunksize);
       if (remaining === 0) return done(true, results);
       let failed = false;
-      for (let start = 0; start < items.length; start += chunksize) {
-        const chunk = items.slice(start, start + chunksize);
-        this.#engine.submitChunk(ref, chunk, star, (ok, value) => {
-          if (failed) return;
-          if (!ok) {
-            failed = true;
-            return done(false, value);
-          }
-          const out = value as unknown[];
-          for (let i = 0; i < out.length; i++) results[start + i] = out[i];
-          if (--remaining === 0) done(true, results);
-        });
+      try {
+        for (let start = 0; start < items.length; start += chunksize) {
+          const chunk = items.slice(start, start + chunksize);
+          this.#engine.submitChunk(ref, chunk, star, (ok, value) => {
+            if (failed) return;
+            if (!ok) {
+              failed = true;
+              return done(false, value);
+            }
+            const out = value as unknown[];
+            for (let i = 0; i < out.length; i++) results[start + i] = out[i];
+            if (--remaining === 0) done(true, results);
+          }, scope);
+        }
+      } catch (error) {
+        scope?.dispose(); // items that cannot be sent (a closed Connection): no timer stays behind
+        throw error;
       }
+      scope?.watch(() => this.#engine.cancelScope(scope));
     });
   }
 
@@ -626,7 +945,11 @@ export class Pool implements AsyncDisposable {
     const input = checkIterable(iterable, method);
     this.#engine.checkRunning(`${method} '${ref.name}'`);
     const chunksize = positiveInteger("chunksize", options.chunksize, 1, method);
+    const scope = options === NO_OPTIONS
+      ? undefined
+      : taskScope(options, `call ${method}()`, `${method} '${ref.name}'`);
     const limit = Math.max(2, this.#processes * 2);
+    const engine = this.#engine;
     return streamResults<R>(
       input,
       chunksize,
@@ -634,13 +957,18 @@ export class Pool implements AsyncDisposable {
       ordered,
       (chunk) =>
         new Promise((resolve, reject) => {
-          this.#engine.submitChunk(
+          engine.submitChunk(
             ref,
             chunk,
             false,
             (ok, value) => ok ? resolve(value as R[]) : reject(value),
+            scope,
           );
         }),
+      // With maxQueue, read no input while the queue is full.
+      () => engine.hasRoom() ? undefined : engine.waitForRoom(),
+      scope,
+      scope && (() => engine.cancelScope(scope)),
     );
   }
 }
@@ -655,7 +983,24 @@ async function* streamResults<R>(
   limit: number,
   ordered: boolean,
   run: (chunk: unknown[]) => Promise<R[]>,
+  room: () => Promise<void> | undefined,
+  scope: TaskScope | undefined,
+  cancel: (() => void) | undefined,
 ): AsyncGenerator<R, void, undefined> {
+  // The call's signal or timeout: it cancels the chunks in flight (which then
+  // reject), and ends a wait for the input or for room at once.
+  let aborted: Promise<never> | undefined;
+  if (scope) {
+    aborted = scope.aborted ? Promise.reject(scope.reason) : new Promise<never>((_, reject) => {
+      scope.watch((reason) => {
+        cancel!();
+        reject(reason);
+      });
+    });
+    aborted.catch(() => {}); // read through the races below
+  }
+  const abortable = <T>(promise: Promise<T>): Promise<T> =>
+    aborted ? Promise.race([promise, aborted]) : promise;
   const source = Symbol.asyncIterator in input
     ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
     : (input as Iterable<unknown>)[Symbol.iterator]();
@@ -664,60 +1009,84 @@ async function* streamResults<R>(
   const inFlight = new Map<number, Promise<{ index: number; ok: boolean; value: unknown }>>();
   const settled = new Map<number, { ok: boolean; value: unknown }>();
   let nextToYield = 0;
-  for (;;) {
-    while (!exhausted && inFlight.size + settled.size < limit) {
-      const chunk: unknown[] = [];
-      let inputError: { error: unknown } | undefined;
-      while (chunk.length < chunksize) {
-        try {
-          const step = await source.next();
-          if (step.done) {
+  try {
+    yield* stream();
+  } finally {
+    scope?.dispose();
+  }
+
+  async function* stream(): AsyncGenerator<R, void, undefined> {
+    for (;;) {
+      if (scope?.aborted) throw scope.reason;
+      while (!exhausted && inFlight.size + settled.size < limit) {
+        if (scope?.aborted) throw scope.reason;
+        const wait = room();
+        if (wait) await abortable(wait);
+        const chunk: unknown[] = [];
+        let inputError: { error: unknown } | undefined;
+        while (chunk.length < chunksize) {
+          try {
+            const step = await abortable(Promise.resolve(source.next()));
+            if (step.done) {
+              exhausted = true;
+              break;
+            }
+            chunk.push(step.value);
+          } catch (error) {
+            // The call's signal or timeout: it ends the stream now.
+            if (scope?.aborted) throw scope.reason;
+            // As in Python, the input's error comes out at its position, after
+            // the results of the chunks read whole before it.
             exhausted = true;
+            inputError = { error };
             break;
           }
-          chunk.push(step.value);
-        } catch (error) {
-          // As in Python, the input's error comes out at its position, after
-          // the results of the chunks read whole before it.
-          exhausted = true;
-          inputError = { error };
-          break;
         }
+        // As in Python, the input's error drops the chunk it interrupted: its
+        // items' results never come (with chunksize 1 there is no such chunk).
+        if (chunk.length > 0 && !inputError) {
+          const index = next++;
+          inFlight.set(
+            index,
+            run(chunk).then(
+              (value) => ({ index, ok: true, value }),
+              (value) => ({ index, ok: false, value }),
+            ),
+          );
+        }
+        if (inputError) {
+          const index = next++;
+          inFlight.set(index, Promise.resolve({ index, ok: false, value: inputError.error }));
+        }
+        if (chunk.length === 0) break;
       }
-      // As in Python, the input's error drops the chunk it interrupted: its
-      // items' results never come (with chunksize 1 there is no such chunk).
-      if (chunk.length > 0 && !inputError) {
-        const index = next++;
-        inFlight.set(
-          index,
-          run(chunk).then(
-            (value) => ({ index, ok: true, value }),
-            (value) => ({ index, ok: false, value }),
-          ),
-        );
+      if (ordered && settled.has(nextToYield)) {
+        const { ok, value } = settled.get(nextToYield)!;
+        settled.delete(nextToYield++);
+        if (!ok) throw value;
+        if (scope) yield* checked(value as R[], scope);
+        else yield* value as R[];
+        continue;
       }
-      if (inputError) {
-        const index = next++;
-        inFlight.set(index, Promise.resolve({ index, ok: false, value: inputError.error }));
+      if (inFlight.size === 0) return;
+      const { index, ok, value } = await Promise.race(inFlight.values());
+      inFlight.delete(index);
+      if (ordered) {
+        settled.set(index, { ok, value });
+      } else {
+        if (!ok) throw value;
+        if (scope) yield* checked(value as R[], scope);
+        else yield* value as R[];
       }
-      if (chunk.length === 0) break;
     }
-    if (ordered && settled.has(nextToYield)) {
-      const { ok, value } = settled.get(nextToYield)!;
-      settled.delete(nextToYield++);
-      if (!ok) throw value;
-      yield* value as R[];
-      continue;
-    }
-    if (inFlight.size === 0) return;
-    const { index, ok, value } = await Promise.race(inFlight.values());
-    inFlight.delete(index);
-    if (ordered) {
-      settled.set(index, { ok, value });
-    } else {
-      if (!ok) throw value;
-      yield* value as R[];
-    }
+  }
+}
+
+/** A chunk's results, none once the call is aborted (the iteration throws its reason). */
+function* checked<R>(values: R[], scope: TaskScope): Generator<R, void, undefined> {
+  for (const value of values) {
+    if (scope.aborted) throw scope.reason;
+    yield value;
   }
 }
 
@@ -763,6 +1132,33 @@ function checkCallbacks(
       );
     }
   }
+}
+
+/** A pool option that counts something: an integer from `min` up. */
+function countOption(name: string, value: unknown, min: number, orElse = ""): number {
+  const kind = min === 0 ? "a non-negative integer" : "a positive integer";
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot create pool: '${name}' must be ${kind}${orElse}, received ${describeValue(value)}`,
+    );
+  }
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `Cannot create pool: '${name}' must be ${kind}${orElse}, received ${value}`,
+    );
+  }
+  return value;
+}
+
+/** `maxHeapMb`: a positive number of MiB, or undefined (or Infinity) for no limit. */
+function heapLimit(value: unknown): number | undefined {
+  if (value === undefined || value === Infinity) return undefined;
+  const message = `Cannot create pool: 'maxHeapMb' must be a positive number of MiB, received ${
+    typeof value === "number" ? value : describeValue(value)
+  }`;
+  if (typeof value !== "number") throw new TypeError(message);
+  if (!(value > 0)) throw new RangeError(message);
+  return value;
 }
 
 function positiveInteger(

@@ -1,7 +1,9 @@
 /**
  * `Value`, `RawValue`, `SharedArray` and `RawArray`: numbers in shared memory
  * (Python's `multiprocessing.Value` and `Array`). Writes from any thread are
- * visible to every other.
+ * visible to every other. With them, Python's `multiprocessing.shared_memory`:
+ * `SharedMemory` and `ShareableList`, named blocks that any thread attaches to
+ * (from `./named_shared_memory.ts`).
  *
  * @module
  */
@@ -17,6 +19,8 @@ import { Lock, RLock } from "./synchronize.ts";
 import { placeIn } from "./_placement.ts";
 import { checkOptions } from "./_options.ts";
 import { describeValue } from "./_timeout.ts";
+
+export * from "./named_shared_memory.ts";
 
 /**
  * Python's array typecodes. `l`/`L` are 64-bit, as on Linux; 64-bit ones hold bigints.
@@ -165,6 +169,24 @@ function makeLock(
   );
 }
 
+/** `value` as the typecode's item (a number, or a bigint for 64-bit integers), else a TypeError. */
+function checkItem(typecode: Typecode, value: unknown): number | bigint {
+  if (kindOf(typecode) !== "big") {
+    if (typeof value !== "number") throw badItem(typecode, value);
+    return value;
+  }
+  if (typeof value !== "bigint" && !Number.isSafeInteger(value)) throw badItem(typecode, value);
+  return BigInt(value as number | bigint);
+}
+
+/** The TypeError for a value that does not fit a typecode (Python raises TypeError too). */
+function badItem(typecode: Typecode, value: unknown): TypeError {
+  const want = kindOf(typecode) === "big" ? "a bigint (or a safe integer)" : "a number";
+  return new TypeError(
+    `Cannot store ${describeValue(value)} as a '${typecode}' item: it takes ${want}`,
+  );
+}
+
 /** The lock of a Value or SharedArray, or the error for one made without. */
 function lockOf(lock: RLock | Lock | null, what: string): RLock | Lock {
   if (!lock) throw new Error(`Cannot get the lock: this ${what} was made without one`);
@@ -256,8 +278,13 @@ export class Value<C extends Typecode = Typecode> {
     // publishes it; without one it becomes visible as a store does. Reads
     // stay atomic: a plain read in a reader's spin loop could be hoisted out
     // of the loop by the compiler, and the loop would never see the change.
-    if (kind !== "big") this.#view[0] = Number(v);
-    else Atomics.store(this.#view as BigInt64Array, 0, BigInt(v));
+    if (kind !== "big") {
+      if (typeof v !== "number") throw badItem(this.typecode, v);
+      this.#view[0] = v;
+    } else {
+      if (typeof v !== "bigint" && !Number.isSafeInteger(v)) throw badItem(this.typecode, v);
+      Atomics.store(this.#view as BigInt64Array, 0, BigInt(v));
+    }
   }
 
   /**
@@ -364,8 +391,8 @@ export class SharedArray<C extends Typecode = Typecode> {
       const buffer = new SharedArrayBuffer(LOCK_BYTES + bytes);
       this.#view = new Ctor(buffer, LOCK_BYTES, length as number);
       if (values) {
-        const big = isBig(this.typecode);
-        values.forEach((v, i) => this.#view[i] = (big ? BigInt(v) : Number(v)) as never);
+        const typecode = this.typecode;
+        values.forEach((v, i) => this.#view[i] = checkItem(typecode, v) as never);
       }
       this.#lock = makeLock(options, buffer, "array");
       this.#id = newSharedId();
@@ -386,7 +413,7 @@ export class SharedArray<C extends Typecode = Typecode> {
           if (i >= view.length) {
             throw new RangeError(`Index ${i} is out of range (length ${view.length})`);
           }
-          view[i] = value as never;
+          view[i] = checkItem(target.typecode, value) as never;
           return true;
         }
         return Reflect.set(target, key, value, target);

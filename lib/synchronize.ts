@@ -19,6 +19,7 @@ import {
 import { takePlacement } from "./_placement.ts";
 import { checkWaitOptions } from "./_options.ts";
 import { timeoutMs } from "./_timeout.ts";
+import { TimeoutError } from "./errors.ts";
 import { signalWaiters, waitUntil } from "./_wait.ts";
 
 /**
@@ -135,7 +136,7 @@ async function holdWith(
 ): Promise<void> {
   const ms = timeoutMs(timeout, `hold the ${what}`);
   if (!(await acquire({ timeout: ms }))) {
-    throw new Error(`Cannot hold the ${what}: not acquired within ${ms} ms`);
+    throw new TimeoutError(`Cannot hold the ${what}: not acquired within ${ms} ms`);
   }
 }
 
@@ -250,7 +251,7 @@ export class Lock {
    * Acquires and returns a guard that releases at the end of a `using` block.
    *
    * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
-   * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {TimeoutError} When `timeout` passed without acquiring.
    * @throws {RangeError} When `timeout` is negative or NaN.
    */
   async hold(timeout?: number | null): Promise<Guard> {
@@ -350,7 +351,7 @@ export class RLock {
    * Acquires and returns a guard for `using`.
    *
    * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
-   * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {TimeoutError} When `timeout` passed without acquiring.
    * @throws {RangeError} When `timeout` is negative or NaN.
    */
   async hold(timeout?: number | null): Promise<Guard> {
@@ -493,7 +494,7 @@ export class Semaphore {
    * Acquires and returns a guard for `using`.
    *
    * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
-   * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {TimeoutError} When `timeout` passed without acquiring.
    * @throws {RangeError} When `timeout` is negative or NaN.
    */
   async hold(timeout?: number | null): Promise<Guard> {
@@ -619,22 +620,28 @@ export class Event {
 }
 
 /**
- * Field indices of a Condition's shared words. Sleepers and tokens share one
- * 64-bit word (sleepers in the high half, wake-ups granted and not yet taken
- * in the low half), so that a waiter taking its wake-up leaves both counts in
- * one step and a notify never sees it half gone.
+ * Layout of a Condition's shared memory (Int32 words): a header, then one
+ * slot per waiter (a waiter's ticket and its state). Slots are taken, marked
+ * and freed only under the condition's lock; a sleeping waiter only reads its
+ * own slot's state. The buffer grows (under the lock) when every slot is in
+ * use.
  */
 const C = {
-  /** Int32: bumped by every notify, under the lock. */
-  EPOCH: 0,
-  /** Int32: the sequence word waiters sleep on (see _wait.ts). */
-  SEQ: 2,
-  /** Byte offset of the BigInt64 word of sleepers and tokens. */
-  COUNTS_BYTE: 16,
-  BYTES: 24,
+  /** The sequence word waiters sleep on (see _wait.ts). */
+  SEQ: 0,
+  /** The next waiter's ticket: notify wakes the oldest tickets first. */
+  NEXT_TICKET: 1,
+  /** Slots in use or used before (a slot's index < SLOTS). */
+  SLOTS: 2,
+  HEADER: 4,
+  /** Per slot: its state, then its ticket. */
+  SLOT_WORDS: 2,
+  FREE: 0,
+  WAITING: 1,
+  NOTIFIED: 2,
+  INITIAL_SLOTS: 8,
+  MAX_SLOTS: 1 << 20,
 } as const;
-const ONE_SLEEPER = 1n << 32n;
-const TOKEN_MASK = 0xffffffffn;
 
 /**
  * A condition variable shared between threads (Python's
@@ -658,9 +665,8 @@ const TOKEN_MASK = 0xffffffffn;
  */
 export class Condition {
   #lock: Lock | RLock;
+  /** The header and the waiters' slots (see C), over a growable buffer. */
   #cells: Int32Array;
-  /** [sleepers << 32 | tokens]: see C. */
-  #counts: BigInt64Array;
   #id: number;
 
   /**
@@ -673,14 +679,15 @@ export class Condition {
       const { state, id } = revivingCondition;
       this.#lock = reviveReduction(state.lock) as Lock | RLock;
       this.#cells = new Int32Array(state.cells);
-      this.#counts = new BigInt64Array(state.cells, C.COUNTS_BYTE, 1);
       this.#id = id;
       return;
     }
     this.#lock = lock ?? new RLock();
-    const buffer = new SharedArrayBuffer(C.BYTES);
-    this.#cells = new Int32Array(buffer);
-    this.#counts = new BigInt64Array(buffer, C.COUNTS_BYTE, 1);
+    const slotBytes = C.SLOT_WORDS * 4;
+    const buffer = new SharedArrayBuffer(C.HEADER * 4 + C.INITIAL_SLOTS * slotBytes, {
+      maxByteLength: C.HEADER * 4 + C.MAX_SLOTS * slotBytes,
+    });
+    this.#cells = new Int32Array(buffer); // tracks the buffer's length as it grows
     this.#id = newSharedId();
     adoptHandle(this, this.#id);
   }
@@ -705,7 +712,7 @@ export class Condition {
    * Acquires the underlying lock and returns a guard for `using`.
    *
    * @param timeout Milliseconds; `undefined`, `null` and `Infinity` wait forever.
-   * @throws {Error} When `timeout` passed without acquiring.
+   * @throws {TimeoutError} When `timeout` passed without acquiring.
    */
   hold(timeout?: number | null): Promise<Guard> {
     return this.#lock.hold(timeout);
@@ -723,36 +730,51 @@ export class Condition {
     const ms = timeoutMs(timeout, "wait on the condition");
     const lock = this.#lock;
     this.#checkHeld("wait on");
-    // Arrival, notify and leaving on a timeout all happen under the lock, so
-    // each notify sees exactly the waiters that arrived before it. A waiter
-    // may take a wake-up only once a notify has come after its arrival (the
-    // epoch moved): one that starts waiting after a notify cannot take the
-    // wake-up meant for a thread that was already waiting.
-    const arrivedIn = Atomics.load(this.#cells, C.EPOCH);
-    Atomics.add(this.#counts, 0, ONE_SLEEPER);
+    // Each waiter has a slot of its own, taken under the lock: notify marks
+    // the oldest waiting slots, so a wake-up is meant for one waiter and no
+    // other can take it, however late that waiter runs (CPython's notify
+    // blocks until the woken have acknowledged, for the same reason).
+    const cells = this.#cells;
+    const slot = this.#takeSlot();
+    const state = C.HEADER + slot * C.SLOT_WORDS;
     const holds = lock instanceof RLock ? lock[RELEASE_ALL]() : (lock.release(), 1);
-    const takeWakeUp = () => Atomics.load(this.#cells, C.EPOCH) !== arrivedIn && this.#takeToken();
     let notified = false;
     try {
-      notified = await waitUntil(this.#cells, C.SEQ, takeWakeUp, ms);
+      notified = await waitUntil(cells, C.SEQ, () => Atomics.load(cells, state) === C.NOTIFIED, ms);
     } finally {
       if (lock instanceof RLock) await lock[RESTORE](holds);
       else await lock.acquire();
-      // Timed out: a wake-up granted meanwhile is taken now (it was meant for
-      // a thread waiting then, this one included), so none lingers for a
-      // later waiter; else this waiter just leaves.
-      if (!notified && !takeWakeUp()) Atomics.sub(this.#counts, 0, ONE_SLEEPER);
+      // Under the lock again: a notify that marked this slot as it timed
+      // out counts (it was meant for this waiter); the slot is then free.
+      notified = Atomics.load(cells, state) === C.NOTIFIED;
+      Atomics.store(cells, state, C.FREE);
     }
     return notified;
   }
 
-  /** Takes a granted wake-up and leaves the sleepers in one step; false when none is left. */
-  #takeToken(): boolean {
-    const counts = this.#counts;
-    for (let c = Atomics.load(counts, 0); (c & TOKEN_MASK) > 0n; c = Atomics.load(counts, 0)) {
-      if (Atomics.compareExchange(counts, 0, c, c - ONE_SLEEPER - 1n) === c) return true;
+  /** A free slot, marked waiting with the next ticket; under the lock. */
+  #takeSlot(): number {
+    const cells = this.#cells;
+    const slots = Atomics.load(cells, C.SLOTS);
+    let slot = 0;
+    while (slot < slots && Atomics.load(cells, C.HEADER + slot * C.SLOT_WORDS) !== C.FREE) slot++;
+    if (slot === slots) {
+      const needed = (C.HEADER + (slots + 1) * C.SLOT_WORDS) * 4;
+      const buffer = cells.buffer as SharedArrayBuffer;
+      if (needed > buffer.byteLength) {
+        if (slots + 1 > C.MAX_SLOTS) {
+          throw new RangeError(
+            `Cannot wait on the condition: more than ${C.MAX_SLOTS} threads and tasks wait on it`,
+          );
+        }
+        buffer.grow(Math.min(buffer.maxByteLength, Math.max(needed, buffer.byteLength * 2)));
+      }
+      Atomics.store(cells, C.SLOTS, slots + 1);
     }
-    return false;
+    const at = C.HEADER + slot * C.SLOT_WORDS;
+    Atomics.store(cells, at + 1, Atomics.add(cells, C.NEXT_TICKET, 1));
+    Atomics.store(cells, at, C.WAITING);
+    return slot;
   }
 
   #checkHeld(action: string): void {
@@ -784,30 +806,33 @@ export class Condition {
   }
 
   /**
-   * Wakes up to `n` of the threads waiting now (one that starts waiting later
-   * cannot take their wake-up). Call it holding the lock.
+   * Wakes the `n` threads (or tasks) that have waited longest; one that starts
+   * waiting later cannot take their wake-up. Call it holding the lock.
    *
    * @param n How many.
    * @throws {Error} When this thread does not hold the lock (Python: RuntimeError).
    */
   notify(n = 1): void {
     this.#checkHeld("notify");
-    const counts = this.#counts;
-    for (;;) {
-      const c = Atomics.load(counts, 0);
-      const sleepers = c >> 32n;
-      const tokens = c & TOKEN_MASK;
-      const grant = BigInt(Math.min(n, Number(sleepers - tokens)));
-      if (grant <= 0n) return;
-      if (Atomics.compareExchange(counts, 0, c, c + grant) === c) break;
+    const cells = this.#cells;
+    const waiting: { at: number; ticket: number }[] = [];
+    const slots = Atomics.load(cells, C.SLOTS);
+    for (let slot = 0; slot < slots; slot++) {
+      const at = C.HEADER + slot * C.SLOT_WORDS;
+      if (Atomics.load(cells, at) === C.WAITING) {
+        waiting.push({ at, ticket: Atomics.load(cells, at + 1) });
+      }
     }
-    Atomics.add(this.#cells, C.EPOCH, 1);
-    signalWaiters(this.#cells, C.SEQ);
+    if (waiting.length === 0 || !(n > 0)) return;
+    // Oldest first; tickets wrap past 2^31, so compare by difference.
+    waiting.sort((a, b) => (a.ticket - b.ticket) | 0);
+    for (const { at } of waiting.slice(0, n)) Atomics.store(cells, at, C.NOTIFIED);
+    signalWaiters(cells, C.SEQ);
   }
 
   /** Wakes every waiting thread. Call it holding the lock. */
   notifyAll(): void {
-    this.notify(Number(Atomics.load(this.#counts, 0) >> 32n));
+    this.notify(Infinity);
   }
 
   /** Python spelling of {@linkcode Condition.notifyAll}. */

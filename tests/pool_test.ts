@@ -640,3 +640,15 @@ Deno.test("Pool with maxtasksperchild: results that come in together are all del
     }
   }
 });
+
+Deno.test("Pool task errors keep their own cause (a failed fetch says why)", async () => {
+  const tasks = "data:text/javascript,export async function getClosedPort() { " +
+    "const l = Deno.listen({ hostname: '127.0.0.1', port: 0 }); const port = l.addr.port; l.close(); " +
+    "await fetch(`http://127.0.0.1:${port}/`); }";
+  const { getClosedPort } = await import(tasks);
+  await using pool = new Pool({ processes: 1, modules: [tasks] });
+  const error = await pool.apply(getClosedPort, []).catch((e) => e);
+  assert.ok(error instanceof TypeError, String(error));
+  const ownCause = (error.cause as Error).cause as Error;
+  assert.match(String(ownCause?.message), /refused/i);
+});

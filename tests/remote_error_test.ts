@@ -53,3 +53,36 @@ Deno.test("toWireError() never throws, whatever was thrown", () => {
     /^Cannot send what task 'f' threw to the main thread: an object/,
   );
 });
+
+Deno.test("fromWireError() keeps the error's own cause chain, AggregateError and DOMException", () => {
+  const root = new Error("connection refused", { cause: { code: "ECONNREFUSED" } });
+  const original = new TypeError("fetch failed", { cause: root });
+  const rebuilt = fromWireError(JSON.parse(JSON.stringify(toWireError(original)))) as Error;
+  assert.ok(rebuilt instanceof TypeError);
+  const remote = rebuilt.cause as RemoteError;
+  assert.ok(remote instanceof RemoteError);
+  const ownCause = remote.cause as Error;
+  assert.equal(ownCause.message, "connection refused");
+  assert.deepEqual((ownCause.cause as RemoteError).cause, { code: "ECONNREFUSED" });
+
+  const aggregate = fromWireError(
+    toWireError(new AggregateError([new RangeError("a"), "b"], "both")),
+  ) as AggregateError;
+  assert.ok(aggregate instanceof AggregateError);
+  assert.equal(aggregate.message, "both");
+  assert.ok(aggregate.errors[0] instanceof RangeError);
+  assert.equal(aggregate.errors[1], "b");
+
+  const abort = fromWireError(toWireError(new DOMException("stopped", "AbortError")));
+  assert.ok(abort instanceof DOMException);
+  assert.equal((abort as DOMException).name, "AbortError");
+
+  // A cycle of causes ends; a cause that cannot be cloned is described, not lost.
+  const a = new Error("a");
+  const b = new Error("b", { cause: a });
+  (a as Error & { cause: unknown }).cause = b;
+  const cyclic = toWireError(a);
+  assert.ok(JSON.stringify(cyclic).length < 10_000);
+  const odd = fromWireError(toWireError(new Error("x", { cause: () => 1 }))) as Error;
+  assert.match(String((odd.cause as RemoteError).cause), /function/);
+});

@@ -57,3 +57,22 @@ Deno.test("Value and SharedArray take lock: true, false, a Lock or an RLock, and
     message: "Cannot create value: unknown option 'lokc'; did you mean 'lock'?",
   });
 });
+
+Deno.test("Value refuses values that do not fit its typecode, and options that are not an object", () => {
+  assert.throws(
+    () => new Value("d", "x" as never),
+    /Cannot store "x" as a 'd' item: it takes a number/,
+  );
+  const v = new Value("i", 1);
+  assert.throws(() => (v.value = "2" as never), TypeError);
+  assert.equal(v.value, 1);
+  const big = new Value("q", 1n);
+  big.value = 5 as never; // a safe integer number is taken, as a bigint
+  assert.equal(big.value, 5n);
+  assert.throws(() => (big.value = 1.5 as never), TypeError);
+  assert.throws(() => new Value("i", 0, [] as never), /'options' must be an object/);
+  const arr = new SharedArray("d", 2);
+  assert.throws(() => (arr[0] = "x" as never), TypeError);
+  assert.throws(() => new SharedArray("i", ["a", 2] as never), TypeError);
+  assert.equal(arr[0], 0);
+});

@@ -6,8 +6,10 @@ import {
   Lock,
   Pool,
   Process,
+  Queue,
   RLock,
   Semaphore,
+  TimeoutError,
   Value,
 } from "../mod.ts";
 import * as ipc from "./fixtures/ipc_tasks.ts";
@@ -235,4 +237,60 @@ Deno.test("Condition.notify() wakes a thread already waiting, not one that start
   assert.equal(await late, false);
   cond.release();
   assert.throws(() => cond.notify(), /does not hold its lock/);
+});
+
+Deno.test("Condition.notify() wakes the thread it was meant for even when that thread is busy", async () => {
+  const tasks = new URL("./fixtures/condition_tasks.ts", import.meta.url).href;
+  const { notifyTwice, waitLate } = await import(tasks);
+  const cond = new Condition();
+  const go = new Event();
+  const firstDone = new Event();
+  const bothWaiting = new Value("i", 0);
+  const secondDone = new Value("i", 0);
+  const results = new Queue<string>();
+  const processes = [
+    new Process({
+      target: notifyTwice,
+      args: [cond, go, firstDone, bothWaiting, secondDone],
+      modules: [tasks],
+    }),
+    new Process({
+      target: waitLate,
+      args: ["B", cond, firstDone, bothWaiting, results],
+      modules: [tasks],
+    }),
+    new Process({
+      target: waitLate,
+      args: ["C", cond, firstDone, bothWaiting, results],
+      modules: [tasks],
+    }),
+  ];
+  for (const p of processes) p.start();
+  await cond.acquire();
+  const first = cond.wait(); // the first notify is meant for this waiter, the only one then
+  go.set();
+  // Keep this thread busy (its waiter cannot run) until B and C have both finished waiting,
+  // woken or timed out.
+  const until = performance.now() + 20_000;
+  while (results.qsize() < 2 && performance.now() < until) { /* busy */ }
+  assert.equal(secondDone.value, 1, "the notifier did not finish");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const firstWoke = await Promise.race([
+    first,
+    new Promise<string>((resolve) => timer = setTimeout(() => resolve("still asleep"), 10_000)),
+  ]);
+  clearTimeout(timer);
+  assert.equal(firstWoke, true, "a later waiter took the wake-up meant for the first");
+  cond.release();
+  for (const p of processes) await p.join();
+  const got = [await results.get(), await results.get()].sort();
+  // The second notify woke exactly one of the later waiters; the other timed out.
+  assert.equal(got.filter((r) => r.endsWith("true")).length, 1, got.join(", "));
+});
+
+Deno.test("Lock.hold() that times out rejects with TimeoutError", async () => {
+  const lock = new Lock();
+  await lock.acquire();
+  await assert.rejects(lock.hold(0), TimeoutError);
+  lock.release();
 });

@@ -38,15 +38,15 @@ Deno.test("_TestConnection.test_connection", async () => {
   const arr = new Int32Array([0, 1, 2, 3]);
   assert.ok(longmsg.length > 40);
 
-  assert.equal(conn.send(seq), undefined);
+  assert.equal(await conn.send(seq), undefined);
   // Python: conn.recv() == seq (see the departure at the top of the file).
   assert.ok((await conn.recv()) instanceof Uint8Array);
 
-  assert.equal(conn.send_bytes(msg), undefined);
+  assert.equal(await conn.send_bytes(msg), undefined);
   assert.deepEqual(await conn.recv_bytes(), msg);
 
   // In place of recv_bytes_into(): the array's bytes come back as they went.
-  assert.equal(conn.sendBytes(arr), undefined);
+  assert.equal(await conn.sendBytes(arr), undefined);
   assert.deepEqual(await conn.recvBytes(), new Uint8Array(arr.buffer));
 
   const poll = new Timing();
@@ -100,7 +100,7 @@ Deno.test({
 
 Deno.test("_TestConnection.test_duplex_false", async () => {
   const [reader, writer] = Pipe({ duplex: false });
-  assert.equal(writer.send(1), undefined);
+  assert.equal(await writer.send(1), undefined);
   assert.equal(await reader.recv(), 1);
   assert.equal(reader.readable, true);
   assert.equal(reader.writable, false);

@@ -1,0 +1,509 @@
+// The frontier in a SQLite file (--state PATH), through Deno's node:sqlite.
+// Each step is one IMMEDIATE transaction: a process killed at any moment
+// leaves the file as it was before or after a whole step, never between
+// (SQLite's write-ahead log rolls a half-written transaction back). Several
+// processes of one machine may share the file: the transaction serialises
+// their steps, and each waits (busy_timeout) for the other's.
+//
+// WAL with synchronous=NORMAL: a transaction is safe once committed against
+// a crash of the process (kill -9); a power cut may lose the last ones, as
+// it may lose the end of the --out file, which the checkpoint then rewinds.
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  type Delivery,
+  type Frontier,
+  type FrontierConfig,
+  type Job,
+  type Opened,
+  type RobotsVerdict,
+  StateError,
+  StateUsageError,
+  type StepRequest,
+  type StepResult,
+  type Totals,
+} from "./_frontier.ts";
+import {
+  FrontierCore,
+  type HostRow,
+  type LeaseRow,
+  type RunRow,
+  type Store,
+  type WriterRow,
+} from "./_frontier_core.ts";
+import type { CrawlRecord } from "./crawl.ts";
+import { currentRun, isAlive } from "./_run_identity.ts";
+
+/** The format of the file; another format is refused rather than misread. */
+const FORMAT = "dmp-crawl-state 1";
+const SQLITE_HEADER = "SQLite format 3\0";
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE queue (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+  robots INTEGER NOT NULL, ready REAL NOT NULL, job TEXT NOT NULL);
+CREATE INDEX queue_head ON queue (host, robots, ready, id);
+CREATE TABLE leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL,
+  job TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX leases_token ON leases (token);
+CREATE TABLE hosts (host TEXT PRIMARY KEY, active INTEGER NOT NULL, next_at REAL NOT NULL,
+  crawl_delay REAL NOT NULL, pending INTEGER NOT NULL, ready_at REAL) WITHOUT ROWID;
+CREATE INDEX hosts_ready ON hosts (ready_at) WHERE ready_at IS NOT NULL;
+CREATE TABLE origins (origin TEXT PRIMARY KEY, verdict TEXT) WITHOUT ROWID;
+CREATE TABLE counts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (token TEXT PRIMARY KEY, machine TEXT NOT NULL, hostname TEXT NOT NULL,
+  pid INTEGER NOT NULL, started TEXT NOT NULL, writer TEXT NOT NULL, expires REAL NOT NULL)
+  WITHOUT ROWID;
+CREATE INDEX runs_expires ON runs (expires);
+CREATE TABLE writers (name TEXT PRIMARY KEY, token TEXT NOT NULL, adoptable INTEGER NOT NULL,
+  seq INTEGER NOT NULL, checkpoint INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE outbox (writer TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY (writer, seq)) WITHOUT ROWID;
+`;
+
+type Row = Record<string, unknown>;
+
+/** The frontier's data in SQLite tables. */
+class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+  /** Decided robots.txt verdicts never change: read once. */
+  readonly #verdicts = new Map<string, RobotsVerdict>();
+  /** Within a transaction: counters read, and the changes to write at its end. */
+  readonly #countCache = new Map<string, number>();
+  readonly #countDelta = new Map<string, number>();
+  #depth = 0;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    const sql: Record<string, string> = {
+      hasSeen: "SELECT 1 FROM seen WHERE key = ?",
+      addSeen: "INSERT OR IGNORE INTO seen (key) VALUES (?)",
+      host: "SELECT active, next_at, crawl_delay, pending FROM hosts WHERE host = ?",
+      putHost: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at)
+        VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (host) DO UPDATE SET active = excluded.active,
+        next_at = excluded.next_at, crawl_delay = excluded.crawl_delay, pending = excluded.pending`,
+      push: "INSERT OR REPLACE INTO queue (key, host, robots, ready, job) VALUES (?, ?, ?, ?, ?)",
+      headAt: "SELECT ready FROM queue WHERE host = ? AND robots = ? ORDER BY ready, id LIMIT 1",
+      pop: `DELETE FROM queue WHERE id = (SELECT id FROM queue WHERE host = ? AND robots = ?
+        ORDER BY ready, id LIMIT 1) RETURNING job`,
+      setReady: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at)
+        VALUES (?, 0, 0, 0, 0, ?) ON CONFLICT (host) DO UPDATE SET ready_at = excluded.ready_at`,
+      firstReady:
+        "SELECT host, ready_at FROM hosts WHERE ready_at IS NOT NULL ORDER BY ready_at LIMIT 1",
+      lease: "SELECT token, host, job FROM leases WHERE key = ?",
+      putLease: "INSERT OR REPLACE INTO leases (key, token, host, job) VALUES (?, ?, ?, ?)",
+      dropLease: "DELETE FROM leases WHERE key = ?",
+      leasesOf: "SELECT key FROM leases WHERE token = ?",
+      leaseCount: "SELECT COUNT(*) AS n FROM leases",
+      origin: "SELECT verdict FROM origins WHERE origin = ?",
+      setOrigin: "INSERT OR REPLACE INTO origins (origin, verdict) VALUES (?, ?)",
+      get: "SELECT value FROM counts WHERE key = ?",
+      count: `INSERT INTO counts (key, value) VALUES (?, ?)
+        ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`,
+      counts: "SELECT key, value FROM counts",
+      run: "SELECT * FROM runs WHERE token = ?",
+      putRun: `INSERT OR REPLACE INTO runs (token, machine, hostname, pid, started, writer, expires)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      dropRun: "DELETE FROM runs WHERE token = ?",
+      runs: "SELECT * FROM runs",
+      expiredRuns: "SELECT token FROM runs WHERE expires < ?",
+      writer: "SELECT * FROM writers WHERE name = ?",
+      orphanWriters: "SELECT name FROM writers WHERE adoptable = 1 AND token = ''",
+      putWriter: `INSERT OR REPLACE INTO writers (name, token, adoptable, seq, checkpoint)
+        VALUES (?, ?, ?, ?, ?)`,
+      dropWriter: "DELETE FROM writers WHERE name = ?",
+      outboxPut: "INSERT OR REPLACE INTO outbox (writer, seq, record) VALUES (?, ?, ?)",
+      outbox: "SELECT seq, record FROM outbox WHERE writer = ? ORDER BY seq",
+      outboxDrop: "DELETE FROM outbox WHERE writer = ? AND seq <= ?",
+    };
+    this.#s = Object.fromEntries(
+      Object.entries(sql).map(([name, text]) => [name, db.prepare(text)]),
+    );
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.#depth > 0) return fn();
+    // IMMEDIATE: take the write lock first, so two processes never both read
+    // and then fail to upgrade (SQLITE_BUSY inside the transaction).
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#depth++;
+    try {
+      const result = fn();
+      for (const [key, n] of this.#countDelta) if (n !== 0) this.#s.count.run(key, n);
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch {
+        // The transaction was already rolled back by SQLite.
+      }
+      throw error;
+    } finally {
+      this.#depth--;
+      this.#countCache.clear();
+      this.#countDelta.clear();
+    }
+  }
+
+  hasSeen(key: string): boolean {
+    return this.#s.hasSeen.get(key) !== undefined;
+  }
+  addSeen(key: string): boolean {
+    return this.#s.addSeen.run(key).changes === 1;
+  }
+  host(name: string): HostRow {
+    const row = this.#s.host.get(name) as Row | undefined;
+    return row
+      ? {
+        active: row.active as number,
+        nextAt: row.next_at as number,
+        crawlDelay: row.crawl_delay as number,
+        pending: row.pending as number,
+      }
+      : { active: 0, nextAt: 0, crawlDelay: 0, pending: 0 };
+  }
+  putHost(name: string, row: HostRow): void {
+    this.#s.putHost.run(name, row.active, row.nextAt, row.crawlDelay, row.pending);
+  }
+  push(host: string, robots: boolean, at: number, key: string, job: Job): void {
+    this.#s.push.run(key, host, robots ? 1 : 0, at, JSON.stringify(job));
+  }
+  headAt(host: string, robots: boolean): number | undefined {
+    return (this.#s.headAt.get(host, robots ? 1 : 0) as Row | undefined)?.ready as
+      | number
+      | undefined;
+  }
+  pop(host: string, robots: boolean): Job | undefined {
+    const row = this.#s.pop.get(host, robots ? 1 : 0) as Row | undefined;
+    return row ? JSON.parse(row.job as string) : undefined;
+  }
+  setReady(host: string, at: number | undefined): void {
+    this.#s.setReady.run(host, at ?? null);
+  }
+  firstReady(): { host: string; at: number } | undefined {
+    const row = this.#s.firstReady.get() as Row | undefined;
+    return row ? { host: row.host as string, at: row.ready_at as number } : undefined;
+  }
+  lease(key: string): LeaseRow | undefined {
+    const row = this.#s.lease.get(key) as Row | undefined;
+    return row
+      ? { token: row.token as string, host: row.host as string, job: JSON.parse(row.job as string) }
+      : undefined;
+  }
+  putLease(key: string, row: LeaseRow): void {
+    this.#s.putLease.run(key, row.token, row.host, JSON.stringify(row.job));
+  }
+  dropLease(key: string): void {
+    this.#s.dropLease.run(key);
+  }
+  leasesOf(token: string): string[] {
+    return (this.#s.leasesOf.all(token) as Row[]).map((row) => row.key as string);
+  }
+  leaseCount(): number {
+    return (this.#s.leaseCount.get() as Row).n as number;
+  }
+  origin(origin: string): RobotsVerdict | null | undefined {
+    const known = this.#verdicts.get(origin);
+    if (known) return known;
+    const row = this.#s.origin.get(origin) as Row | undefined;
+    if (!row) return undefined;
+    if (row.verdict === null) return null;
+    const verdict = JSON.parse(row.verdict as string) as RobotsVerdict;
+    this.#verdicts.set(origin, verdict);
+    return verdict;
+  }
+  setOrigin(origin: string, verdict: RobotsVerdict | null): void {
+    this.#s.setOrigin.run(origin, verdict === null ? null : JSON.stringify(verdict));
+  }
+  count(key: string, n: number): void {
+    this.#countDelta.set(key, (this.#countDelta.get(key) ?? 0) + n);
+  }
+  get(key: string): number {
+    let value = this.#countCache.get(key);
+    if (value === undefined) {
+      value = ((this.#s.get.get(key) as Row | undefined)?.value as number | undefined) ?? 0;
+      this.#countCache.set(key, value);
+    }
+    return value + (this.#countDelta.get(key) ?? 0);
+  }
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const row of this.#s.counts.all() as Row[]) {
+      counts.set(row.key as string, row.value as number);
+    }
+    for (const [key, n] of this.#countDelta) counts.set(key, (counts.get(key) ?? 0) + n);
+    return counts;
+  }
+  run(token: string): RunRow | undefined {
+    const row = this.#s.run.get(token) as unknown as RunRow | undefined;
+    return row ? { ...row } : undefined;
+  }
+  putRun(row: RunRow): void {
+    this.#s.putRun.run(
+      row.token,
+      row.machine,
+      row.hostname,
+      row.pid,
+      row.started,
+      row.writer,
+      row.expires,
+    );
+  }
+  dropRun(token: string): void {
+    this.#s.dropRun.run(token);
+  }
+  runs(): RunRow[] {
+    return (this.#s.runs.all() as unknown as RunRow[]).map((row) => ({ ...row }));
+  }
+  expiredRuns(now: number): string[] {
+    return (this.#s.expiredRuns.all(now) as Row[]).map((row) => row.token as string);
+  }
+  writer(name: string): WriterRow | undefined {
+    const row = this.#s.writer.get(name) as Row | undefined;
+    return row
+      ? {
+        name: row.name as string,
+        token: row.token as string,
+        adoptable: row.adoptable === 1,
+        seq: row.seq as number,
+        checkpoint: row.checkpoint as number,
+      }
+      : undefined;
+  }
+  orphanWriters(): string[] {
+    return (this.#s.orphanWriters.all() as Row[]).map((row) => row.name as string);
+  }
+  putWriter(row: WriterRow): void {
+    this.#s.putWriter.run(row.name, row.token, row.adoptable ? 1 : 0, row.seq, row.checkpoint);
+  }
+  dropWriter(name: string): void {
+    this.#s.dropWriter.run(name);
+  }
+  outboxPut(writer: string, seq: number, record: CrawlRecord): void {
+    this.#s.outboxPut.run(writer, seq, JSON.stringify(record));
+  }
+  outbox(writer: string): Delivery[] {
+    return (this.#s.outbox.all(writer) as Row[]).map((row) => ({
+      seq: row.seq as number,
+      record: JSON.parse(row.record as string),
+    }));
+  }
+  outboxDrop(writer: string, seq: number): void {
+    this.#s.outboxDrop.run(writer, Math.min(seq, Number.MAX_SAFE_INTEGER));
+  }
+}
+
+/** Why a file operation failed, in words. */
+function reason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What is at `path`: nothing, a SQLite file (or an empty one), or something else. */
+function inspect(path: string): "none" | "sqlite" | "empty" {
+  let stat: Deno.FileInfo;
+  try {
+    stat = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "none";
+    throw new StateUsageError(`state '${path}': ${reason(error)}`);
+  }
+  if (stat.isDirectory) {
+    throw new StateUsageError(`state '${path}' is a directory; give a file path`);
+  }
+  if (stat.size === 0) return "empty";
+  let header = "";
+  try {
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const bytes = new Uint8Array(16);
+      const n = file.readSync(bytes) ?? 0;
+      header = new TextDecoder("latin1").decode(bytes.subarray(0, n));
+    } finally {
+      file.close();
+    }
+  } catch (error) {
+    throw new StateUsageError(`state '${path}': ${reason(error)}`);
+  }
+  if (header !== SQLITE_HEADER) {
+    throw new StateUsageError(
+      `state '${path}' is not a SQLite file, so not a crawl's state; give another path (it is left as it is)`,
+    );
+  }
+  return "sqlite";
+}
+
+/** Opens (creating if needed) a crawl state database. */
+function openDatabase(path: string): DatabaseSync {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (error) {
+    throw new StateUsageError(`state '${path}' cannot be opened: ${reason(error)}`);
+  }
+  try {
+    db.exec("PRAGMA busy_timeout = 10000");
+    // Looked at and created in one write transaction: two processes starting
+    // on a new file at once must not both create the tables. It also fails
+    // now, not in the middle of the crawl, if the file cannot be written.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all() as Row[]).map((row) => row.name as string);
+      if (tables.length === 0) {
+        db.exec(SCHEMA);
+        db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?)").run(FORMAT);
+      } else {
+        const format = tables.includes("meta")
+          ? (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as Row | undefined)
+            ?.value
+          : undefined;
+        if (format !== FORMAT) {
+          throw new StateUsageError(
+            format === undefined
+              ? `state '${path}' is a SQLite database but not a crawl's state; give another path (it is left as it is)`
+              : `state '${path}' is in format '${format}', not '${FORMAT}'; use --fresh to start over`,
+          );
+        }
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // SQLite rolled it back already.
+      }
+      throw error;
+    }
+    // Only now that the file is known to be a crawl's state.
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA cache_size = -16000");
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof StateUsageError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StateUsageError(
+      /readonly|read-only|permission/i.test(message)
+        ? `state '${path}' cannot be written (${message})`
+        : `state '${path}' cannot be read as a crawl's state (${message}); give another path, or --fresh to start over`,
+    );
+  }
+}
+
+/** The frontier in a SQLite file. */
+export class SqliteFrontier implements Frontier {
+  readonly durable = true;
+  readonly shared = true;
+  readonly where: string;
+  readonly #db: DatabaseSync;
+  readonly #core: FrontierCore;
+  #closed = false;
+
+  private constructor(path: string, db: DatabaseSync, config: FrontierConfig) {
+    this.where = path;
+    this.#db = db;
+    this.#core = new FrontierCore(new SqliteStore(db), config, crypto.randomUUID(), currentRun());
+  }
+
+  /** Opens the state at `path`; `fresh` deletes it first (only if it is a crawl's state no live process uses). */
+  static open(path: string, config: FrontierConfig, fresh: boolean): SqliteFrontier {
+    const found = inspect(path);
+    if (found === "none") {
+      const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+      let isDirectory = false;
+      try {
+        isDirectory = Deno.statSync(parent).isDirectory;
+      } catch {
+        // Reported below.
+      }
+      if (!isDirectory) throw new StateUsageError(`state '${path}': no such directory '${parent}'`);
+    }
+    if (fresh && found !== "none") {
+      if (found === "sqlite") {
+        let db: DatabaseSync | undefined;
+        try {
+          db = openDatabase(path);
+        } catch (error) {
+          // A damaged state may be thrown away; a database that is not a crawl's may not.
+          if (!(error instanceof StateUsageError) || /not a crawl's state/.test(error.message)) {
+            throw error;
+          }
+        }
+        if (db) {
+          const runs = db.prepare("SELECT * FROM runs").all() as unknown as RunRow[];
+          db.close();
+          const live = runs.filter((run) => isAlive(run) ?? run.expires > Date.now());
+          if (live.length > 0) {
+            throw new StateUsageError(
+              `state '${path}' is in use by ${live.length} running process(es) (pid ${
+                live.map((run) => run.pid).join(", ")
+              }); stop them before --fresh`,
+            );
+          }
+        }
+      }
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        try {
+          Deno.removeSync(file);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) {
+            throw new StateUsageError(`state '${path}' cannot be removed: ${reason(error)}`);
+          }
+        }
+      }
+    }
+    return new SqliteFrontier(path, openDatabase(path), config);
+  }
+
+  #run<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof StateError) throw error;
+      throw new StateError(
+        `the crawl's state '${this.where}' failed: ${
+          error instanceof Error ? error.message : error
+        }`,
+        { cause: error },
+      );
+    }
+  }
+
+  open(writer: string | undefined): Promise<Opened> {
+    return Promise.resolve(this.#run(() => this.#core.open(writer)));
+  }
+  step(request: StepRequest): Promise<StepResult> {
+    return Promise.resolve(this.#run(() => this.#core.step(request, true)));
+  }
+  verdicts(origins: string[]): Promise<(RobotsVerdict | undefined)[]> {
+    return Promise.resolve(this.#run(() => this.#core.verdicts(origins)));
+  }
+  totals(): Promise<Totals> {
+    return Promise.resolve(this.#run(() => this.#core.totals()));
+  }
+  abandon(): Job[] {
+    return [];
+  }
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    try {
+      this.#core.close();
+    } catch {
+      // Unregistering is a courtesy: the lease releases this run anyway.
+    } finally {
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+}
