@@ -21,7 +21,7 @@
 // either form. Every message of the handshake is at most 256 bytes, as in
 // Python: a longer one is refused before its bytes are read.
 
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type * as NodeCrypto from "node:crypto";
 import { AuthenticationError } from "./errors.ts";
 
 /** Largest length of a 4-byte header. */
@@ -114,7 +114,20 @@ export function authkeyBytes(authkey: string | Uint8Array): Uint8Array {
   return typeof authkey === "string" ? encoder.encode(authkey) : authkey;
 }
 
-function hmac(digest: string, key: Uint8Array, message: Uint8Array): Uint8Array {
+let nodeCrypto: Promise<typeof NodeCrypto> | undefined;
+
+/**
+ * node:crypto, loaded on the first handshake: importing it costs ~16 ms, and
+ * every program that imports the package (each worker imports the main
+ * module, which imports the package) would pay it at start-up otherwise.
+ */
+function loadCrypto(): Promise<typeof NodeCrypto> {
+  nodeCrypto ??= import("node:crypto");
+  return nodeCrypto;
+}
+
+async function hmac(digest: string, key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  const { createHmac } = await loadCrypto();
   return new Uint8Array(createHmac(DIGESTS[digest], key).update(message).digest());
 }
 
@@ -183,13 +196,17 @@ async function recvShort(io: HandshakeIO, what: string): Promise<Uint8Array> {
  * @throws {AuthenticationError} When the answer is wrong (the peer is told #FAILURE#).
  */
 export async function deliverChallenge(io: HandshakeIO, key: Uint8Array): Promise<void> {
-  const message = concat(encoder.encode("{sha256}"), randomBytes(MESSAGE_LENGTH));
+  const { timingSafeEqual } = await loadCrypto();
+  const message = concat(
+    encoder.encode("{sha256}"),
+    crypto.getRandomValues(new Uint8Array(MESSAGE_LENGTH)),
+  );
   await io.sendBytes(concat(CHALLENGE, message));
   const response = await recvShort(io, "an answer");
   let ok = false;
   try {
     const [digest, mac] = digestAndPayload(response);
-    const expected = hmac(digest || "md5", key, message);
+    const expected = await hmac(digest || "md5", key, message);
     ok = expected.length === mac.length && timingSafeEqual(expected, mac);
   } catch {
     ok = false;
@@ -223,8 +240,8 @@ export async function answerChallenge(io: HandshakeIO, key: Uint8Array): Promise
   }
   const [digest] = digestAndPayload(message);
   const answer = digest === ""
-    ? hmac("md5", key, message)
-    : concat(encoder.encode(`{${digest}}`), hmac(digest, key, message));
+    ? await hmac("md5", key, message)
+    : concat(encoder.encode(`{${digest}}`), await hmac(digest, key, message));
   await io.sendBytes(answer);
   const verdict = await recvShort(io, "a verdict");
   if (!equal(verdict, WELCOME)) {

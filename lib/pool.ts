@@ -408,7 +408,7 @@ export class Pool implements AsyncDisposable {
   /**
    * Starts the workers.
    *
-   * @param options Number of workers, or {@linkcode PoolOptions}.
+   * @param options Number of workers, or {@linkcode PoolOptions}; `null` or nothing: `cpuCount()`.
    * @throws {RangeError} When a count is not a positive integer.
    * @throws {TypeError} When an option has the wrong type or an unknown name, the initializer
    *   cannot travel, or `initargs` cannot be cloned.
@@ -423,16 +423,17 @@ export class Pool implements AsyncDisposable {
    * );
    * ```
    */
-  constructor(options: number | PoolOptions = {}) {
+  constructor(options: number | PoolOptions | null = {}) {
     if (threadContext().bootstrapping) {
       throw new Error(
         "Cannot create a pool while a worker is importing its task modules: start pools " +
           "inside 'if (import.meta.main) { ... }' (Python's if __name__ == '__main__')",
       );
     }
+    // `new Pool(null)` is Python's Pool(None): as many workers as cores.
     const o: PoolOptions = typeof options === "object" && options !== null
       ? options
-      : { processes: options };
+      : { processes: options ?? undefined };
     if (o === options) checkOptions(o, POOL_OPTIONS, "create pool");
     this.#processes = positiveInteger("processes", o.processes, cpuCount());
     const concurrency = positiveInteger("concurrency", o.concurrency, 1);

@@ -652,3 +652,8 @@ Deno.test("Pool task errors keep their own cause (a failed fetch says why)", asy
   const ownCause = (error.cause as Error).cause as Error;
   assert.match(String(ownCause?.message), /refused/i);
 });
+
+Deno.test("new Pool(null) has as many workers as cores, as Python's Pool(None)", async () => {
+  await using pool = new Pool(null);
+  assert.equal(pool.processes, cpuCount());
+});
