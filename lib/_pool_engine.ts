@@ -117,6 +117,8 @@ export class PoolEngine {
   #heldCount = 0;
   /** Callers of waitForRoom(). */
   #roomWaiters: (() => void)[] = [];
+  /** A look for room after woken waiters had their turn (see #admit). */
+  #roomRecheck: ReturnType<typeof setTimeout> | undefined;
   /** Cancelled tasks still running, and the timer that replaces their worker. */
   #graceTimers = new Map<PendingTask, () => void>();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -324,6 +326,15 @@ export class PoolEngine {
     const free = max - this.#queued;
     const woken = this.#roomWaiters.splice(0, free > 0 ? free : 0);
     for (const resolve of woken) resolve();
+    // A woken caller need not submit (waitForRoom() reserves no place): once
+    // the woken ones have had their turn, look again, or the others would
+    // wait for a dispatch that may never come.
+    if (woken.length > 0 && this.#roomWaiters.length > 0 && this.#roomRecheck === undefined) {
+      this.#roomRecheck = setTimeout(() => {
+        this.#roomRecheck = undefined;
+        if (this.#state === "run") this.#admit();
+      }, 0);
+    }
   }
 
   /**
@@ -376,6 +387,8 @@ export class PoolEngine {
   }
 
   #wakeRoomWaiters(): void {
+    clearTimeout(this.#roomRecheck);
+    this.#roomRecheck = undefined;
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const resolve of waiters) resolve();
@@ -453,7 +466,7 @@ export class PoolEngine {
       `Warning: pool worker ${worker.name} (pid ${worker.pid}) did not stop within 1 s of ` +
         `${when}: task '${task}' seems stuck in a synchronous loop, which a Web Worker ` +
         `cannot be stopped in, so the program may never exit. Use backend: "node" for tasks ` +
-        `that may hang: its terminate() stops them.`,
+        `that may hang: the program can then exit.`,
     );
   }
 

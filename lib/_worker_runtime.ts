@@ -135,6 +135,8 @@ let queueHead = 0;
 let running = 0;
 let defining = 0;
 let outcomes: ToMain[] = [];
+/** Messages read early (by takeCancels) while a frame was being handled. */
+let deferred: ToWorker[] = [];
 /** A shared object was announced to the parent since the last flush (see init). */
 let announcedSinceFlush = false;
 let flushScheduled = false;
@@ -535,6 +537,9 @@ function finish(
     queueMicrotask(flush);
   }
   finishedAt = end;
+  // A CANCEL for a task waiting here may have come while this one ran (a
+  // synchronous task keeps the inbox unread): apply it before the next starts.
+  if (inbox.hasData()) takeCancels();
   startTasks();
   // A task started later (not from this frame) starts later: it reads the clock.
   if (!inFrame) finishedAt = -1;
@@ -598,8 +603,31 @@ function wakeMain(): void {
   Atomics.notify(resultBell, 0);
 }
 
+/**
+ * Reads the inbox now, applying its CANCELs at once; its other messages wait
+ * in `deferred` until the frame being handled is done (their order kept).
+ */
+function takeCancels(): void {
+  for (let text = inbox.read(); text !== undefined; text = inbox.read()) {
+    for (const message of JSON.parse(text) as ToWorker[]) {
+      if (message[0] === CANCEL) cancel(message[1], message[2]);
+      else deferred.push(message);
+    }
+  }
+  if (!inFrame) handleDeferred();
+}
+
+function handleDeferred(): void {
+  while (deferred.length > 0) {
+    const messages = deferred;
+    deferred = [];
+    for (const message of messages) handle(message);
+  }
+}
+
 function drainInbox(): boolean {
-  let worked = false;
+  let worked = deferred.length > 0;
+  handleDeferred();
   for (let text = inbox.read(); text !== undefined; text = inbox.read()) {
     worked = true;
     const messages = JSON.parse(text) as ToWorker[];
@@ -612,6 +640,7 @@ function drainInbox(): boolean {
       inFrame = false;
       finishedAt = -1;
     }
+    handleDeferred();
   }
   if (worked) flush();
   return worked;

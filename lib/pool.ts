@@ -36,7 +36,7 @@ export type TaskFunction = (...args: any[]) => unknown;
 
 /**
  * Which threads run the tasks: `"web"` (Web Workers) or `"node"`
- * (`node:worker_threads`, whose `terminate()` also stops a stuck task).
+ * (`node:worker_threads`: with a task stuck in a loop, the program can still exit).
  *
  * @example
  * ```ts
@@ -71,7 +71,7 @@ export interface PoolOptions {
    * Number of workers.
    * @default {cpuCount()}
    */
-  processes?: number;
+  processes?: number | null;
   /**
    * Runs once in each worker before its first task, with `initargs`; by reference like tasks.
    * Every worker runs it, also when the pool is closed and joined at once (`join()` waits for
@@ -85,12 +85,12 @@ export interface PoolOptions {
    */
   initargs?: unknown[];
   /** A worker is replaced by a fresh one after this many tasks (a map chunk counts as one). */
-  maxtasksperchild?: number;
+  maxtasksperchild?: number | null;
   /**
    * Tasks run at once in each worker: raise it for async, I/O-bound tasks such as `fetch`.
    * @default {1}
    */
-  concurrency?: number;
+  concurrency?: number | null;
   /**
    * Modules whose exported functions may be tasks, besides the main module: URL objects,
    * absolute URLs (`file:`, `https:`, `data:`, `jsr:`, `npm:`; also what `import.meta.resolve()`
@@ -102,8 +102,9 @@ export interface PoolOptions {
   modules?: (string | URL)[];
   /**
    * `"web"` runs tasks on Web Workers (start in ~25 ms). `"node"` runs them on
-   * `node:worker_threads`, which start ~3x slower but whose `terminate()` also stops a task
-   * stuck in a loop. See the README, "Stopping stuck tasks".
+   * `node:worker_threads`, which start ~3x slower; with a task stuck in a loop, `terminate()`
+   * then lets the program exit (the loop itself runs on: Deno cannot interrupt it). See the
+   * guide, "Two backends".
    * @default {"web"}
    */
   backend?: PoolBackend;
@@ -112,7 +113,7 @@ export interface PoolOptions {
    * idle workers above this many exit after `idleTimeout`. `0` starts none until the first task.
    * @default {processes}
    */
-  minProcesses?: number;
+  minProcesses?: number | null;
   /**
    * Milliseconds an idle worker above `minProcesses` lives; `Infinity` (or `null`): for ever.
    * @default {30_000}
@@ -123,12 +124,12 @@ export interface PoolOptions {
    * `apply`, the maps and the imaps wait for room. A map chunk counts as one task.
    * @default {Infinity}
    */
-  maxQueue?: number;
+  maxQueue?: number | null;
   /**
    * A worker whose heap is above this many MiB after a task takes no more tasks and is
    * replaced once its tasks are done (on both backends).
    */
-  maxHeapMb?: number;
+  maxHeapMb?: number | null;
   /**
    * Milliseconds a cancelled task that is running has to settle (its `taskSignal()` aborted)
    * before its worker is terminated and replaced; the worker's other tasks are re-queued.
@@ -435,8 +436,8 @@ export class Pool implements AsyncDisposable {
       ? options
       : { processes: options ?? undefined };
     if (o === options) checkOptions(o, POOL_OPTIONS, "create pool");
-    this.#processes = positiveInteger("processes", o.processes, cpuCount());
-    const concurrency = positiveInteger("concurrency", o.concurrency, 1);
+    this.#processes = positiveInteger("processes", o.processes ?? undefined, cpuCount());
+    const concurrency = positiveInteger("concurrency", o.concurrency ?? undefined, 1);
     const maxtasks = o.maxtasksperchild == null
       ? undefined
       : positiveInteger("maxtasksperchild", o.maxtasksperchild, 1);
@@ -459,7 +460,8 @@ export class Pool implements AsyncDisposable {
         `Cannot create pool: 'backend' must be "web" or "node", received ${String(backend)}`,
       );
     }
-    const minProcesses = o.minProcesses === undefined
+    // null is Python's None: the default (no limit, where the option is a limit).
+    const minProcesses = o.minProcesses == null
       ? this.#processes
       : countOption("minProcesses", o.minProcesses, 0);
     if (minProcesses > this.#processes) {
@@ -468,7 +470,7 @@ export class Pool implements AsyncDisposable {
           `received ${minProcesses}`,
       );
     }
-    const maxQueue = o.maxQueue === undefined || o.maxQueue === Infinity
+    const maxQueue = o.maxQueue == null || o.maxQueue === Infinity
       ? Infinity
       : countOption("maxQueue", o.maxQueue, 1, " or Infinity");
     this.#maxQueue = maxQueue;
@@ -484,7 +486,7 @@ export class Pool implements AsyncDisposable {
         ? 30_000
         : timeoutMs(o.idleTimeout, "create pool", "idleTimeout"),
       maxQueue,
-      maxHeapMb: heapLimit(o.maxHeapMb),
+      maxHeapMb: heapLimit(o.maxHeapMb ?? undefined),
       cancelGraceMs: o.cancelGraceMs === undefined
         ? 1000
         : timeoutMs(o.cancelGraceMs, "create pool", "cancelGraceMs"),
@@ -1007,60 +1009,75 @@ async function* streamResults<R>(
     : (input as Iterable<unknown>)[Symbol.iterator]();
   let exhausted = false;
   let next = 0;
-  const inFlight = new Map<number, Promise<{ index: number; ok: boolean; value: unknown }>>();
+  type Outcome = { index: number; ok: boolean; value: unknown };
+  type Read = { read: true; chunk: unknown[]; error?: { error: unknown } };
+  const inFlight = new Map<number, Promise<Outcome>>();
   const settled = new Map<number, { ok: boolean; value: unknown }>();
   let nextToYield = 0;
+  /** The chunk being read, at most one at a time: results are yielded meanwhile. */
+  let reading: Promise<Read> | undefined;
   try {
     yield* stream();
   } finally {
     scope?.dispose();
+    // Left early (a break, or an error): let the input clean up, as a
+    // for-of would. Not awaited: an async input may be stuck in next().
+    if (!exhausted) {
+      try {
+        const closing = source.return?.();
+        if (closing instanceof Promise) closing.catch(() => {});
+      } catch {
+        // The input's own return() failed: nothing to add to what ended the loop.
+      }
+    }
+  }
+
+  /** Reads up to `chunksize` items (after waiting for room); the input's error ends it. */
+  async function readChunk(): Promise<Read> {
+    const wait = room();
+    if (wait) await abortable(wait);
+    const chunk: unknown[] = [];
+    while (chunk.length < chunksize) {
+      try {
+        const step = await abortable(Promise.resolve(source.next()));
+        if (step.done) {
+          exhausted = true;
+          break;
+        }
+        chunk.push(step.value);
+      } catch (error) {
+        // The call's signal or timeout: it ends the stream now.
+        if (scope?.aborted) throw scope.reason;
+        exhausted = true;
+        return { read: true, chunk, error: { error } };
+      }
+    }
+    return { read: true, chunk };
+  }
+
+  function submit(chunk: unknown[], inputError: { error: unknown } | undefined): void {
+    // As in Python, the input's error drops the chunk it interrupted: its
+    // items' results never come (with chunksize 1 there is no such chunk),
+    // and the error comes out at its position, after the earlier chunks.
+    if (chunk.length > 0 && !inputError) {
+      const index = next++;
+      inFlight.set(
+        index,
+        run(chunk).then(
+          (value) => ({ index, ok: true, value }),
+          (value) => ({ index, ok: false, value }),
+        ),
+      );
+    }
+    if (inputError) {
+      const index = next++;
+      inFlight.set(index, Promise.resolve({ index, ok: false, value: inputError.error }));
+    }
   }
 
   async function* stream(): AsyncGenerator<R, void, undefined> {
     for (;;) {
       if (scope?.aborted) throw scope.reason;
-      while (!exhausted && inFlight.size + settled.size < limit) {
-        if (scope?.aborted) throw scope.reason;
-        const wait = room();
-        if (wait) await abortable(wait);
-        const chunk: unknown[] = [];
-        let inputError: { error: unknown } | undefined;
-        while (chunk.length < chunksize) {
-          try {
-            const step = await abortable(Promise.resolve(source.next()));
-            if (step.done) {
-              exhausted = true;
-              break;
-            }
-            chunk.push(step.value);
-          } catch (error) {
-            // The call's signal or timeout: it ends the stream now.
-            if (scope?.aborted) throw scope.reason;
-            // As in Python, the input's error comes out at its position, after
-            // the results of the chunks read whole before it.
-            exhausted = true;
-            inputError = { error };
-            break;
-          }
-        }
-        // As in Python, the input's error drops the chunk it interrupted: its
-        // items' results never come (with chunksize 1 there is no such chunk).
-        if (chunk.length > 0 && !inputError) {
-          const index = next++;
-          inFlight.set(
-            index,
-            run(chunk).then(
-              (value) => ({ index, ok: true, value }),
-              (value) => ({ index, ok: false, value }),
-            ),
-          );
-        }
-        if (inputError) {
-          const index = next++;
-          inFlight.set(index, Promise.resolve({ index, ok: false, value: inputError.error }));
-        }
-        if (chunk.length === 0) break;
-      }
       if (ordered && settled.has(nextToYield)) {
         const { ok, value } = settled.get(nextToYield)!;
         settled.delete(nextToYield++);
@@ -1069,8 +1086,19 @@ async function* streamResults<R>(
         else yield* value as R[];
         continue;
       }
-      if (inFlight.size === 0) return;
-      const { index, ok, value } = await Promise.race(inFlight.values());
+      if (!reading && !exhausted && inFlight.size + settled.size < limit) reading = readChunk();
+      if (!reading && inFlight.size === 0) return;
+      // Whichever comes first: the next chunk of input, or a result. A slow
+      // input does not hold back results that are ready.
+      const waits: Promise<Read | Outcome>[] = [...inFlight.values()];
+      if (reading) waits.push(reading);
+      const first = await Promise.race(waits);
+      if ("read" in first) {
+        reading = undefined;
+        submit(first.chunk, first.error);
+        continue;
+      }
+      const { index, ok, value } = first;
       inFlight.delete(index);
       if (ordered) {
         settled.set(index, { ok, value });

@@ -65,8 +65,8 @@ export interface ProcessOptions {
    */
   modules?: (string | URL)[];
   /**
-   * `"web"` (Web Worker) or `"node"` (`node:worker_threads`, whose
-   * terminate() also stops a target stuck in a loop). Daemon processes always
+   * `"web"` (Web Worker) or `"node"` (`node:worker_threads`: with a target
+   * stuck in a loop, the program can still exit). Daemon processes always
    * run on `"node"`, the only kind of thread that can let the program end first.
    * @default {"web"}
    */
@@ -367,7 +367,7 @@ export class Process {
       `Warning: process ${this.name} (pid ${worker.pid}) did not stop within 1 s of ` +
         `terminate(): its target '${this.#target.name}' seems stuck in a synchronous loop, ` +
         `which a Web Worker cannot be stopped in, so the program may never exit. Use ` +
-        `backend: "node" for targets that may hang: its terminate() stops them.`,
+        `backend: "node" for targets that may hang: the program can then exit.`,
     );
   }
 }

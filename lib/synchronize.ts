@@ -176,7 +176,7 @@ function guard(release: () => void): Guard {
  * `multiprocessing.Lock`). Any thread may release it, as in Python.
  *
  * A thread that dies holding the lock leaves it held: waiters that gave a
- * `timeout` get `false` when it passes; see the README ("Synchronization").
+ * `timeout` get `false` when it passes; see the guide, "Synchronization and shared memory".
  *
  * @example
  * ```ts

@@ -193,3 +193,18 @@ Deno.test("maxQueue is validated", () => {
     message: `Cannot create pool: 'maxQueue' must be a positive integer or Infinity, received "10"`,
   });
 });
+
+Deno.test("waitForRoom() wakes every waiter once there is room, also when the woken submit nothing", async () => {
+  await using p = pool({ maxQueue: 2 });
+  const { cells, flag } = newCells();
+  const holder = p.applyAsync(control.holdIgnoring, [flag, 0]);
+  await cellReaches(cells, CELL.STARTED, 1);
+  const queued = [p.applyAsync(tasks.square, [1]), p.applyAsync(tasks.square, [2])];
+  let woken = 0;
+  const waiters = Array.from({ length: 10 }, () => p.waitForRoom().then(() => woken++));
+  release(cells);
+  await Promise.all([holder, ...queued]);
+  // None of them submits: each must still be woken (they reserve no place).
+  await Promise.all(waiters);
+  assert.equal(woken, 10);
+});

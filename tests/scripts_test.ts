@@ -33,7 +33,7 @@ Deno.test("Pool runs task functions exported from the main module, which then ex
   assert.equal(lines[3], "joined");
 });
 
-Deno.test("Pool.terminate() on the node backend stops a stuck task and the script exits", async () => {
+Deno.test("Pool.terminate() on the node backend with a task stuck in a loop lets the script exit", async () => {
   const { code, stdout, stderr } = await runScript("stuck_task_script.ts");
   assert.equal(code, 0, stderr);
   assert.equal(
