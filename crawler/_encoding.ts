@@ -7,6 +7,8 @@
 // Not done: a <meta> past the first 1024 bytes (browsers reload the page for
 // it) and frequency analysis of the bytes (browsers' locale-based guess).
 
+import { contentTypeOf } from "./_mime.ts";
+
 /** A page's text and the encoding it was decoded with. */
 export interface DecodedPage {
   text: string;
@@ -40,11 +42,12 @@ export function encodingOf(label: string): string | undefined {
   }
 }
 
-/** The charset parameter of a Content-Type header, if any. */
+/**
+ * The charset parameter of a Content-Type header, if any, read as browsers
+ * do (Fetch's "extract a MIME type": quoted strings, repeated headers).
+ */
 export function charsetOf(contentType: string | null): string | undefined {
-  if (!contentType) return undefined;
-  const match = /;\s*charset\s*=\s*(?:"([^"]*)"?|([^;\s]*))/i.exec(contentType);
-  const value = match?.[1] ?? match?.[2];
+  const value = contentTypeOf(contentType)?.parameters.get("charset");
   return value ? value : undefined;
 }
 

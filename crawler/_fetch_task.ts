@@ -9,6 +9,8 @@
 import { decodePage } from "./_encoding.ts";
 import { describeFetchError, type FetchPhase } from "./_fetch_error.ts";
 import { extractPage } from "./_html.ts";
+import { contentTypeOf } from "./_mime.ts";
+import { clip, MAX_MESSAGE_URL_CHARS } from "./_limits.ts";
 import { ParseDeadlineError } from "./_parser.ts";
 import { select, type Selector } from "./_select.ts";
 import { setSafeTimeout } from "./_timer.ts";
@@ -21,6 +23,8 @@ export interface FetchOutcome {
   contentType: string | null;
   /** Location of a redirect, resolved. */
   location: string | null;
+  /** The Location of a redirect when it is not a URL (`http://[`). */
+  invalidLocation?: string;
   /** Retry-After in milliseconds, when the server sent one (unbounded: the caller caps it). */
   retryAfterMs: number | null;
   /** Bytes of body read (after content decoding; at most maxBytes). */
@@ -67,13 +71,16 @@ export async function fetchOnce(url: string, options: FetchTaskOptions): Promise
   };
   // Only http(s): Deno's fetch also reads file: and data: URLs.
   if (!/^https?:\/\//i.test(url)) {
-    outcome.error = `not fetched: only http and https URLs are fetched, not ${url}`;
+    outcome.error = `not fetched: only http and https URLs are fetched, not ${
+      clip(url, MAX_MESSAGE_URL_CHARS)
+    }`;
     return outcome;
   }
   const controller = new AbortController();
   const timer = setSafeTimeout(() => controller.abort(), options.timeoutMs);
   let phase: FetchPhase = "response";
   let expected: number | undefined;
+  let encoded = false;
   try {
     const response = await fetch(url, {
       redirect: "manual",
@@ -87,22 +94,25 @@ export async function fetchOnce(url: string, options: FetchTaskOptions): Promise
       try {
         outcome.location = new URL(location, url).href;
       } catch {
-        outcome.error = `invalid redirect Location: ${location}`;
+        // The scheduler decides: a page's record says so; robots.txt is unavailable.
+        outcome.invalidLocation = location;
       }
     }
     outcome.retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
     const length = Number(response.headers.get("content-length") ?? NaN);
-    if (Number.isSafeInteger(length) && !response.headers.has("content-encoding")) {
+    const coding = response.headers.get("content-encoding");
+    encoded = coding !== null && !/^\s*(identity\s*)?$/i.test(coding);
+    if (Number.isSafeInteger(length) && !encoded) {
       expected = length;
     }
     phase = "body";
     const bytes = await readCapped(response, options.maxBytes, outcome);
     clearTimeout(timer);
-    const isHtml = /^\s*(text\/html|application\/xhtml\+xml)/i.test(outcome.contentType ?? "");
+    const essence = contentTypeOf(outcome.contentType)?.essence;
+    const xml = essence === "application/xhtml+xml";
     if (options.parse === "raw") {
       outcome.body = new TextDecoder().decode(bytes);
-    } else if (isHtml) {
-      const xml = /^\s*application\/xhtml\+xml/i.test(outcome.contentType ?? "");
+    } else if (essence === "text/html" || xml) {
       const page = decodePage(bytes, outcome.contentType, xml);
       outcome.encoding = page.encoding;
       if (options.parse === "main") {
@@ -127,9 +137,10 @@ export async function fetchOnce(url: string, options: FetchTaskOptions): Promise
         })`;
       outcome.retriable = true;
     } else {
-      outcome.error = describeFetchError(error, phase);
+      const failure = describeFetchError(error, phase, encoded);
+      outcome.error = failure.message;
       if (phase === "body") outcome.error += ` (${readSoFar(outcome, expected)})`;
-      outcome.retriable = true;
+      outcome.retriable = failure.retriable;
     }
   } finally {
     clearTimeout(timer);

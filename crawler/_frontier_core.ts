@@ -220,8 +220,13 @@ export class FrontierCore {
               `this process was given up by the crawl: it could not renew its leases for longer than the lease (${this.#config.leaseMs} ms), and its URLs went to other processes; run it again to resume`,
             );
           }
-          run.expires = now + this.#config.leaseMs;
-          s.putRun(run);
+          // Renewed when a tenth of the lease has passed, not at every step
+          // (hundreds a second): the heartbeat's step every third of the
+          // lease still keeps it alive.
+          if (run.expires - now < this.#config.leaseMs * 0.9) {
+            run.expires = now + this.#config.leaseMs;
+            s.putRun(run);
+          }
           this.#reap(now, result);
         }
         const touched = new Set<string>();
@@ -386,10 +391,13 @@ export class FrontierCore {
 
   /** Runs `fn` with this run's writer row read once and written back once (if any). */
   #withWriter<T>(fn: () => T): T {
-    this.#w = this.#store.writer(this.#writer);
+    const w = this.#store.writer(this.#writer);
+    const before = w && `${w.token} ${w.seq} ${w.checkpoint}`;
+    this.#w = w;
     try {
       const result = fn();
-      if (this.#w) this.#store.putWriter(this.#w);
+      // Written back only when changed: most steps deliver or acknowledge records, not all.
+      if (w && `${w.token} ${w.seq} ${w.checkpoint}` !== before) this.#store.putWriter(w);
       return result;
     } finally {
       this.#w = undefined;

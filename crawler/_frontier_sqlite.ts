@@ -35,15 +35,25 @@ import type { CrawlRecord } from "./crawl.ts";
 import { currentRun, isAlive } from "./_run_identity.ts";
 
 /** The format of the file; another format is refused rather than misread. */
-const FORMAT = "dmp-crawl-state 1";
+const FORMAT = "dmp-crawl-state 2";
+/** The format before the queue became one table ordered by host (migrated when opened). */
+const FORMAT_1 = "dmp-crawl-state 1";
 const SQLITE_HEADER = "SQLite format 3\0";
+
+/**
+ * The queue, one table ordered as it is read: by host, then robots.txt jobs
+ * apart from pages, then ready time and push order. Taking a host's next job
+ * reads and deletes its first row, and a step's pushes land next to each
+ * other: few pages of the file change per transaction.
+ */
+const QUEUE_TABLE = `CREATE TABLE queue (host TEXT NOT NULL, robots INTEGER NOT NULL,
+  ready REAL NOT NULL, id INTEGER NOT NULL, job TEXT NOT NULL,
+  PRIMARY KEY (host, robots, ready, id)) WITHOUT ROWID;`;
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE queue (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
-  robots INTEGER NOT NULL, ready REAL NOT NULL, job TEXT NOT NULL);
-CREATE INDEX queue_head ON queue (host, robots, ready, id);
+${QUEUE_TABLE}
 CREATE TABLE leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL,
   job TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX leases_token ON leases (token);
@@ -64,15 +74,66 @@ CREATE TABLE outbox (writer TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT
 
 type Row = Record<string, unknown>;
 
-/** The frontier's data in SQLite tables. */
+/** The counter that numbers queue entries. */
+const QUEUE_IDS = "queue:ids";
+
+/** A queue's entry: its primary key (after the host and kind). */
+interface Head {
+  ready: number;
+  id: number;
+}
+
+/** The first entries of a queue, in order, and whether they are all of it. */
+interface QueueHead {
+  rows: Head[];
+  all: boolean;
+}
+
+const before = (a: Head, b: Head) => a.ready < b.ready || (a.ready === b.ready && a.id < b.id);
+
+/** A host row read in a transaction: the live row, its ready_at, and its fields as read. */
+type CachedHost = HostRow & { readyAt: number | null; read: string };
+
+const hostFields = (row: HostRow) => `${row.active} ${row.nextAt} ${row.crawlDelay} ${row.pending}`;
+
+/** Positive seen-cache entries kept at most (a key seen stays seen: a hit needs no query). */
+const SEEN_CACHE_MAX = 1 << 20;
+
+/**
+ * The frontier's data in SQLite tables.
+ *
+ * A step runs a few hundred statements, so the store keeps, within one
+ * transaction, what it read: host rows (written back once, at the end),
+ * queue heads and counters. Across transactions it keeps only what never
+ * changes once written: decided robots.txt verdicts, and keys known to be
+ * seen (committed).
+ */
 class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
   /** Decided robots.txt verdicts never change: read once. */
   readonly #verdicts = new Map<string, RobotsVerdict>();
+  /** Keys known to be in `seen` (committed); the set only grows, so a hit is always right. */
+  #seenCache = new Set<string>();
+  /** Keys added to `seen` by the transaction in progress: cached once it commits. */
+  readonly #seenAdded: string[] = [];
+  /**
+   * Keys hasSeen() found unseen. The core asks hasSeen() only once the crawl
+   * has maxPages URLs, when `seen` no longer grows, so the answer stays
+   * right (addSeen drops a key from here; only a process of the crawl given
+   * a larger --max-pages could add one, and the duplicates counter would
+   * miss it).
+   */
+  #unseenCache = new Set<string>();
   /** Within a transaction: counters read, and the changes to write at its end. */
   readonly #countCache = new Map<string, number>();
   readonly #countDelta = new Map<string, number>();
+  /** Within a transaction: host rows read (live objects, with ready_at and the row as read). */
+  readonly #hosts = new Map<string, CachedHost>();
+  /** Within a transaction: the first entries of each queue read ("host robots" keys). */
+  readonly #heads = new Map<string, QueueHead>();
+  /** The job text of the last pop, reused when the same job is leased. */
+  #popped: { job: Job; text: string } | undefined;
   #depth = 0;
 
   constructor(db: DatabaseSync) {
@@ -80,14 +141,13 @@ class SqliteStore implements Store {
     const sql: Record<string, string> = {
       hasSeen: "SELECT 1 FROM seen WHERE key = ?",
       addSeen: "INSERT OR IGNORE INTO seen (key) VALUES (?)",
-      host: "SELECT active, next_at, crawl_delay, pending FROM hosts WHERE host = ?",
+      host: "SELECT active, next_at, crawl_delay, pending, ready_at FROM hosts WHERE host = ?",
       putHost: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at)
         VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (host) DO UPDATE SET active = excluded.active,
         next_at = excluded.next_at, crawl_delay = excluded.crawl_delay, pending = excluded.pending`,
-      push: "INSERT OR REPLACE INTO queue (key, host, robots, ready, job) VALUES (?, ?, ?, ?, ?)",
-      headAt: "SELECT ready FROM queue WHERE host = ? AND robots = ? ORDER BY ready, id LIMIT 1",
-      pop: `DELETE FROM queue WHERE id = (SELECT id FROM queue WHERE host = ? AND robots = ?
-        ORDER BY ready, id LIMIT 1) RETURNING job`,
+      push: "INSERT INTO queue (host, robots, ready, id, job) VALUES (?, ?, ?, ?, ?)",
+      head: "SELECT ready, id FROM queue WHERE host = ? AND robots = ? ORDER BY ready, id LIMIT 2",
+      pop: "DELETE FROM queue WHERE host = ? AND robots = ? AND ready = ? AND id = ? RETURNING job",
       setReady: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at)
         VALUES (?, 0, 0, 0, 0, ?) ON CONFLICT (host) DO UPDATE SET ready_at = excluded.ready_at`,
       firstReady:
@@ -133,10 +193,19 @@ class SqliteStore implements Store {
     // and then fail to upgrade (SQLITE_BUSY inside the transaction).
     this.#db.exec("BEGIN IMMEDIATE");
     this.#depth++;
+    let committed = false;
     try {
       const result = fn();
       for (const [key, n] of this.#countDelta) if (n !== 0) this.#s.count.run(key, n);
+      // Host rows changed in the step, written once each (a row whose lease
+      // was taken and given back in the same step is as it was).
+      for (const [name, row] of this.#hosts) {
+        if (hostFields(row) !== row.read) {
+          this.#s.putHost.run(name, row.active, row.nextAt, row.crawlDelay, row.pending);
+        }
+      }
       this.#db.exec("COMMIT");
+      committed = true;
       return result;
     } catch (error) {
       try {
@@ -147,45 +216,122 @@ class SqliteStore implements Store {
       throw error;
     } finally {
       this.#depth--;
+      if (committed) {
+        if (this.#seenCache.size + this.#seenAdded.length > SEEN_CACHE_MAX) {
+          this.#seenCache = new Set();
+        }
+        for (const key of this.#seenAdded) this.#seenCache.add(key);
+      }
+      this.#seenAdded.length = 0;
       this.#countCache.clear();
       this.#countDelta.clear();
+      this.#hosts.clear();
+      this.#heads.clear();
+      this.#popped = undefined;
     }
   }
 
   hasSeen(key: string): boolean {
-    return this.#s.hasSeen.get(key) !== undefined;
+    if (this.#seenCache.has(key)) return true;
+    if (this.#unseenCache.has(key)) return false;
+    const seen = this.#s.hasSeen.get(key) !== undefined;
+    if (seen) this.#seenAdded.push(key);
+    else {
+      if (this.#unseenCache.size >= SEEN_CACHE_MAX) this.#unseenCache = new Set();
+      this.#unseenCache.add(key);
+    }
+    return seen;
   }
   addSeen(key: string): boolean {
-    return this.#s.addSeen.run(key).changes === 1;
+    if (this.#seenCache.has(key)) return false;
+    this.#unseenCache.delete(key);
+    const added = this.#s.addSeen.run(key).changes === 1;
+    this.#seenAdded.push(key);
+    return added;
+  }
+  #host(name: string): CachedHost {
+    let row = this.#hosts.get(name);
+    if (!row) {
+      const found = this.#s.host.get(name) as Row | undefined;
+      const host: HostRow = found
+        ? {
+          active: found.active as number,
+          nextAt: found.next_at as number,
+          crawlDelay: found.crawl_delay as number,
+          pending: found.pending as number,
+        }
+        : { active: 0, nextAt: 0, crawlDelay: 0, pending: 0 };
+      row = {
+        ...host,
+        readyAt: (found?.ready_at ?? null) as number | null,
+        // A host never stored is written even unchanged (setReady may need its row).
+        read: found ? hostFields(host) : "",
+      };
+      this.#hosts.set(name, row);
+    }
+    return row;
   }
   host(name: string): HostRow {
-    const row = this.#s.host.get(name) as Row | undefined;
-    return row
-      ? {
-        active: row.active as number,
-        nextAt: row.next_at as number,
-        crawlDelay: row.crawl_delay as number,
-        pending: row.pending as number,
-      }
-      : { active: 0, nextAt: 0, crawlDelay: 0, pending: 0 };
+    // The live row, as the in-memory store hands out: changes to it are
+    // written at the end of the transaction.
+    return this.#host(name);
   }
   putHost(name: string, row: HostRow): void {
-    this.#s.putHost.run(name, row.active, row.nextAt, row.crawlDelay, row.pending);
+    const cached = this.#host(name);
+    if (cached !== row) Object.assign(cached, row);
   }
-  push(host: string, robots: boolean, at: number, key: string, job: Job): void {
-    this.#s.push.run(key, host, robots ? 1 : 0, at, JSON.stringify(job));
+  /** The first entries of a queue: two read at once, so a pop knows the next. */
+  #queueHead(host: string, robots: boolean): QueueHead {
+    const key = `${host} ${robots ? 1 : 0}`;
+    let head = this.#heads.get(key);
+    if (head === undefined) {
+      const rows = (this.#s.head.all(host, robots ? 1 : 0) as Row[]).map((row) => ({
+        ready: row.ready as number,
+        id: row.id as number,
+      }));
+      head = { rows, all: rows.length < 2 };
+      this.#heads.set(key, head);
+    }
+    return head;
+  }
+  push(host: string, robots: boolean, at: number, _key: string, job: Job): void {
+    // Entries are numbered in the order they are pushed: first in, first out
+    // among those ready at the same time.
+    const id = this.get(QUEUE_IDS);
+    this.count(QUEUE_IDS, 1);
+    this.#s.push.run(host, robots ? 1 : 0, at, id, JSON.stringify(job));
+    const head = this.#heads.get(`${host} ${robots ? 1 : 0}`);
+    if (!head) return;
+    // The known first entries stay a prefix of the queue: the new one joins
+    // them if it comes before the last of them, or if they are all of it.
+    const entry = { ready: at, id };
+    const { rows } = head;
+    if (head.all || (rows.length > 0 && before(entry, rows[rows.length - 1]))) {
+      let i = rows.length;
+      while (i > 0 && before(entry, rows[i - 1])) i--;
+      rows.splice(i, 0, entry);
+    }
   }
   headAt(host: string, robots: boolean): number | undefined {
-    return (this.#s.headAt.get(host, robots ? 1 : 0) as Row | undefined)?.ready as
-      | number
-      | undefined;
+    return this.#queueHead(host, robots).rows[0]?.ready;
   }
   pop(host: string, robots: boolean): Job | undefined {
-    const row = this.#s.pop.get(host, robots ? 1 : 0) as Row | undefined;
-    return row ? JSON.parse(row.job as string) : undefined;
+    const head = this.#queueHead(host, robots);
+    const first = head.rows.shift();
+    if (!first) return undefined;
+    const row = this.#s.pop.get(host, robots ? 1 : 0, first.ready, first.id) as Row;
+    if (head.rows.length === 0 && !head.all) this.#heads.delete(`${host} ${robots ? 1 : 0}`);
+    const text = row.job as string;
+    const job = JSON.parse(text) as Job;
+    this.#popped = { job, text };
+    return job;
   }
   setReady(host: string, at: number | undefined): void {
-    this.#s.setReady.run(host, at ?? null);
+    const row = this.#host(host);
+    const readyAt = at ?? null;
+    if (row.readyAt === readyAt) return;
+    row.readyAt = readyAt;
+    this.#s.setReady.run(host, readyAt);
   }
   firstReady(): { host: string; at: number } | undefined {
     const row = this.#s.firstReady.get() as Row | undefined;
@@ -198,7 +344,8 @@ class SqliteStore implements Store {
       : undefined;
   }
   putLease(key: string, row: LeaseRow): void {
-    this.#s.putLease.run(key, row.token, row.host, JSON.stringify(row.job));
+    const text = this.#popped?.job === row.job ? this.#popped.text : JSON.stringify(row.job);
+    this.#s.putLease.run(key, row.token, row.host, text);
   }
   dropLease(key: string): void {
     this.#s.dropLease.run(key);
@@ -362,10 +509,14 @@ function openDatabase(path: string): DatabaseSync {
         db.exec(SCHEMA);
         db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?)").run(FORMAT);
       } else {
-        const format = tables.includes("meta")
+        let format = tables.includes("meta")
           ? (db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as Row | undefined)
             ?.value
           : undefined;
+        if (format === FORMAT_1) {
+          migrateFromFormat1(db);
+          format = FORMAT;
+        }
         if (format !== FORMAT) {
           throw new StateUsageError(
             format === undefined
@@ -387,6 +538,11 @@ function openDatabase(path: string): DatabaseSync {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA cache_size = -16000");
+    // A checkpoint copies the log into the file and syncs both: every 1000
+    // pages (the default) it was a third of a step's cost. The log now
+    // grows to about 40 MB before one, and is cut back to 64 MB at most after.
+    db.exec("PRAGMA wal_autocheckpoint = 10000");
+    db.exec("PRAGMA journal_size_limit = 67108864");
     return db;
   } catch (error) {
     db.close();
@@ -398,6 +554,24 @@ function openDatabase(path: string): DatabaseSync {
         : `state '${path}' cannot be read as a crawl's state (${message}); give another path, or --fresh to start over`,
     );
   }
+}
+
+/**
+ * Format 1 kept the queue in a rowid table with two indexes (by key, and by
+ * host and time); format 2 has one table in the order it is read. Run inside
+ * the write transaction that opens the file: a kill leaves format 1 whole.
+ */
+function migrateFromFormat1(db: DatabaseSync): void {
+  db.exec(`ALTER TABLE queue RENAME TO queue_format_1;
+    ${QUEUE_TABLE}
+    INSERT INTO queue (host, robots, ready, id, job)
+      SELECT host, robots, ready, id, job FROM queue_format_1;
+    DROP TABLE queue_format_1;`);
+  db.prepare(
+    `INSERT INTO counts (key, value) VALUES (?, (SELECT COALESCE(MAX(id), 0) + 1 FROM queue))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  ).run(QUEUE_IDS);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(FORMAT);
 }
 
 /** The frontier in a SQLite file. */

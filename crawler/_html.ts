@@ -3,7 +3,8 @@
 // what a WHATWG parse gives (checked against parse5 on the corpus in
 // tests/html_test.ts): document.title is the first <title> outside <svg>, with
 // ASCII whitespace stripped and collapsed; links are the href of <a> and
-// <area>, resolved against the first <base href>, without their fragment,
+// <area>, resolved against the first <base href> (unless it is invalid, data:
+// or javascript:, as the HTML standard says), without their fragment,
 // http(s) only, each once in document order; <template> content does not
 // count (it is not in the document). A crawler runs no scripts, so
 // <noscript> content counts, as in a parse with scripting disabled.
@@ -12,7 +13,8 @@
 // deadline. Links are resolved as the URL standard does in a document of the
 // page's encoding: the query part of a link in a GBK page is GBK-encoded.
 
-import { parseHtml } from "./_parser.ts";
+import { clip, MAX_TITLE_CHARS } from "./_limits.ts";
+import { ParseDeadlineError, parseHtml } from "./_parser.ts";
 import { encodeQuery, isLegacyEncoding } from "./_query_encoding.ts";
 
 /** What the crawler keeps of a page. */
@@ -45,6 +47,7 @@ export function extractPage(html: string, url: string, options: ExtractOptions =
   // <template> content is a separate fragment, not part of the document.
   let templateDepth = 0;
   let base: URL | undefined;
+  let baseSeen = false;
   const hrefs: string[] = [];
   parseHtml(html, {
     onopentag(name, attributes) {
@@ -52,9 +55,15 @@ export function extractPage(html: string, url: string, options: ExtractOptions =
       if (templateDepth > 0) return;
       if (name === "svg") svgDepth++;
       else if (name === "title" && title === null && svgDepth === 0) inTitle = true;
-      else if (name === "base" && base === undefined && attributes.href !== undefined) {
-        // An invalid base leaves the document URL as the base.
-        base = resolve(attributes.href, url, encoding);
+      else if (name === "base" && !baseSeen && attributes.href !== undefined) {
+        // The first <base href> decides (HTML, "set the frozen base URL"):
+        // an invalid URL, or a data: or javascript: one, leaves the document
+        // URL as the base; any other (even file: or mailto:) is the base.
+        baseSeen = true;
+        const frozen = resolve(attributes.href, url, encoding);
+        if (frozen && frozen.protocol !== "data:" && frozen.protocol !== "javascript:") {
+          base = frozen;
+        }
       } else if ((name === "a" || name === "area") && attributes.href !== undefined) {
         hrefs.push(attributes.href);
       }
@@ -68,23 +77,37 @@ export function extractPage(html: string, url: string, options: ExtractOptions =
       if (name === "svg" && svgDepth > 0) svgDepth--;
       else if (name === "title" && inTitle) {
         inTitle = false;
-        title = collapse(titleText);
+        title = clip(collapse(titleText), MAX_TITLE_CHARS);
       }
     },
   }, options.deadline);
-  if (inTitle) title = collapse(titleText); // unclosed <title>
-  return { title, links: resolveLinks(hrefs, base?.href ?? url, encoding) };
+  if (inTitle) title = clip(collapse(titleText), MAX_TITLE_CHARS); // unclosed <title>
+  return { title, links: resolveLinks(hrefs, base?.href ?? url, encoding, options.deadline) };
 }
+
+/** Links resolved between two looks at the clock (a few milliseconds of work at most). */
+const LINKS_BETWEEN_CHECKS = 512;
 
 /**
  * Absolute http(s) URLs without fragments, each once, in order.
  *
  * @param encoding The document's encoding, for the query part (see {@linkcode resolve}).
+ * @param deadline A `performance.now()` time past which resolving stops with a
+ *   ParseDeadlineError (a page of a million links takes seconds to resolve).
  */
-export function resolveLinks(hrefs: string[], base: string, encoding = "utf-8"): string[] {
+export function resolveLinks(
+  hrefs: string[],
+  base: string,
+  encoding = "utf-8",
+  deadline = Infinity,
+): string[] {
   const seen = new Set<string>();
   const links: string[] = [];
-  for (const href of hrefs) {
+  for (let i = 0; i < hrefs.length; i++) {
+    if (i % LINKS_BETWEEN_CHECKS === 0 && i > 0 && performance.now() > deadline) {
+      throw new ParseDeadlineError(0, 0, `resolving links: stopped after ${i} of ${hrefs.length}`);
+    }
+    const href = hrefs[i];
     const resolved = resolve(href, base, encoding);
     if (!resolved || (resolved.protocol !== "http:" && resolved.protocol !== "https:")) continue;
     resolved.hash = "";

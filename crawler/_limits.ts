@@ -80,3 +80,30 @@ export function describeRange(limit: Limit): string {
 export function inRange(value: number, limit: Limit): boolean {
   return Number.isSafeInteger(value) && value >= limit.min && value <= limit.max;
 }
+
+/** The longest `title` of a record, in characters; a longer one is cut (see {@linkcode clip}). */
+export const MAX_TITLE_CHARS = 4096;
+/** The longest `--select` field of a record, in characters. */
+export const MAX_FIELD_CHARS = 65_536;
+/** The longest URL quoted in a record's `error`, in characters. */
+export const MAX_MESSAGE_URL_CHARS = 2048;
+
+/**
+ * `text` cut at `max` characters (never inside a surrogate pair), with a
+ * marker saying how much was cut: `"aaa… [1000 more characters]"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clip } from "./_limits.ts";
+ * assert.equal(clip("abcdef", 3), "abc… [3 more characters]");
+ * assert.equal(clip("abc", 3), "abc");
+ * ```
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… [${text.length - end} more characters]`;
+}

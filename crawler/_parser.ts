@@ -34,8 +34,13 @@ export class ParseDeadlineError extends Error {
   readonly parsed: number;
   /** Characters in the page. */
   readonly total: number;
-  constructor(parsed: number, total: number) {
-    super(`stopped after ${parsed} of ${total} characters`);
+  /**
+   * @param parsed Characters parsed before stopping.
+   * @param total Characters in the page.
+   * @param what What was stopped, when not the parse itself ("matching --select h1").
+   */
+  constructor(parsed: number, total: number, what?: string) {
+    super(what ?? `stopped after ${parsed} of ${total} characters`);
     this.name = "ParseDeadlineError";
     this.parsed = parsed;
     this.total = total;

@@ -9,10 +9,16 @@
 // recursive text walk overflows the stack.
 
 import { DomHandler, parseDocument } from "htmlparser2";
-import type { Document, Element } from "domhandler";
-import { selectOne } from "css-select";
-import { getAttributeValue, textContent } from "domutils";
+import { type AnyNode, type Document, type Element, isTag } from "domhandler";
+import { type Options, selectOne } from "css-select";
+import * as DomUtils from "domutils";
+import { clip, MAX_FIELD_CHARS } from "./_limits.ts";
 import { type HtmlHandler, ParseDeadlineError, parseHtml } from "./_parser.ts";
+
+const { getAttributeValue, textContent } = DomUtils;
+
+/** css-select's adapter over domhandler nodes (the type it does not export by name). */
+type Adapter = NonNullable<Options<AnyNode, Element>["adapter"]>;
 
 /** The deepest an element is placed in the tree (Chromium's kMaximumHTMLParserDOMTreeDepth). */
 export const MAX_TREE_DEPTH = 512;
@@ -60,10 +66,12 @@ export function parseSelector(spec: string): Selector {
 }
 
 /**
- * The fields of a page: text (whitespace collapsed) or attribute of the first match, else null.
+ * The fields of a page: text (whitespace collapsed) or attribute of the first match, else null;
+ * a value longer than {@linkcode MAX_FIELD_CHARS} is cut, with a marker.
  *
- * @param deadline A `performance.now()` time; parsing, and matching between two
- *   selectors, stop past it with a ParseDeadlineError.
+ * @param deadline A `performance.now()` time; parsing and matching stop past it
+ *   with a ParseDeadlineError (matching looks at the clock every few thousand
+ *   steps, so even a selector that is quadratic on the page stops in time).
  */
 export function select(
   html: string,
@@ -73,13 +81,66 @@ export function select(
   const document = buildDocument(html, deadline);
   const fields: Record<string, string | null> = {};
   for (const { name, css, attr } of selectors) {
-    if (performance.now() > deadline) throw new ParseDeadlineError(html.length, html.length);
-    const element = selectOne(css, document);
-    if (!element) fields[name] = null;
-    else if (attr) fields[name] = getAttributeValue(element as unknown as Element, attr) ?? null;
-    else fields[name] = textContent(element).replace(/\s+/g, " ").trim();
+    const stop = () =>
+      new ParseDeadlineError(html.length, html.length, `matching --select ${name}`);
+    if (performance.now() > deadline) throw stop();
+    const adapter = Number.isFinite(deadline) ? deadlineAdapter(deadline, stop) : undefined;
+    const element = selectOne(css, document, { adapter });
+    let value: string | null;
+    if (!element) value = null;
+    else if (attr) value = getAttributeValue(element as unknown as Element, attr) ?? null;
+    else value = textContent(element).replace(/\s+/g, " ").trim();
+    fields[name] = value === null ? null : clip(value, MAX_FIELD_CHARS);
   }
   return fields;
+}
+
+/** Adapter calls (or 64-character units of text read) between two looks at the clock. */
+const ADAPTER_CHECK_EVERY = 4096;
+
+/**
+ * css-select's default adapter (domutils), with the clock looked at every few
+ * thousand calls: matching makes an adapter call for each node it visits, so
+ * a selector that is quadratic on a page (`*:nth-last-child(2)` over 100k
+ * siblings visits 10^10 of them) stops at the deadline instead of running for
+ * minutes. Text read for `:contains()` counts by its length.
+ */
+function deadlineAdapter(deadline: number, stop: () => Error): Adapter {
+  let budget = ADAPTER_CHECK_EVERY;
+  const spend = (cost: number) => {
+    budget -= cost;
+    if (budget <= 0) {
+      budget = ADAPTER_CHECK_EVERY;
+      if (performance.now() > deadline) throw stop();
+    }
+  };
+  const counted = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
+    spend(1);
+    return fn(...args);
+  };
+  return {
+    isTag: ((node: AnyNode) => {
+      spend(1);
+      return isTag(node);
+    }) as Adapter["isTag"],
+    equals: (a: AnyNode, b: AnyNode) => {
+      spend(1);
+      return a === b;
+    },
+    getText: (node: AnyNode) => {
+      const text = DomUtils.getText(node);
+      spend(1 + (text.length >> 6));
+      return text;
+    },
+    getAttributeValue: counted(DomUtils.getAttributeValue),
+    getChildren: counted(DomUtils.getChildren),
+    getName: counted(DomUtils.getName),
+    getParent: counted(DomUtils.getParent) as Adapter["getParent"],
+    getSiblings: counted(DomUtils.getSiblings),
+    prevElementSibling: counted(DomUtils.prevElementSibling),
+    hasAttrib: counted(DomUtils.hasAttrib),
+    removeSubsets: counted(DomUtils.removeSubsets),
+  };
 }
 
 /**

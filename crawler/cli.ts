@@ -19,7 +19,8 @@ import { csvCell } from "./_csv.ts";
 import { describeRange, inRange, type Limit, LIMITS } from "./_limits.ts";
 import { parseSelector, type Selector } from "./_select.ts";
 import { shown } from "./_terminal.ts";
-import { normalizeUrl, type Scope } from "./_url.ts";
+import type { Scope } from "./_url.ts";
+import { fsReason, readUrlFile } from "./_url_file.ts";
 import { cpuCount } from "../mod.ts";
 
 const USAGE = `Usage: deno task crawl URLS_FILE [options]
@@ -68,7 +69,8 @@ interface CliOptions {
 /** A numeric flag's value, or undefined when absent. */
 function integer(limit: Limit, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  // Decimal digits only: no sign, no spaces, no 1e3, 0x10 or 1.5.
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!inRange(n, limit)) {
     throw new UsageError(`${limit.flag} must be ${describeRange(limit)}, got '${value}'`);
   }
@@ -184,35 +186,6 @@ function flagged(message: string): string {
   return /^(state|job|fresh|lease)\b/.test(message) ? `--${message}` : message;
 }
 
-/** Invalid lines reported one by one; past this many, only their count. */
-const MAX_REPORTED_LINES = 20;
-
-/** Reads the URL list: blank lines and # comments skipped, invalid lines reported and skipped. */
-async function readUrls(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    throw new UsageError(`cannot read URLS_FILE '${file}': ${fsReason(error)}`);
-  }
-  const urls: string[] = [];
-  let invalid = 0;
-  text.split(/\r?\n/).forEach((line, i) => {
-    const trimmed = line.trim();
-    if (!trimmed || trimmed.startsWith("#")) return;
-    if (normalizeUrl(trimmed)) {
-      urls.push(trimmed);
-    } else if (++invalid <= MAX_REPORTED_LINES) {
-      say(`${shown(file)}:${i + 1}: skipped, not an http(s) URL: ${shown(trimmed)}`);
-    }
-  });
-  if (invalid > MAX_REPORTED_LINES) {
-    say(`${shown(file)}: ${invalid - MAX_REPORTED_LINES} more invalid lines skipped`);
-  }
-  if (urls.length === 0) throw new UsageError(`no http(s) URL in URLS_FILE '${file}'`);
-  return urls;
-}
-
 /**
  * Opens --out; a path that cannot be written is a usage error. It is
  * truncated, except with --state: the crawl then rewinds it to where its
@@ -224,14 +197,6 @@ async function openOutput(path: string, resumable: boolean): Promise<Deno.FsFile
   } catch (error) {
     throw new UsageError(`cannot write --out '${path}': ${fsReason(error)}`);
   }
-}
-
-/** Why a file operation failed, in words. */
-function fsReason(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a directory, not a file";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return error instanceof Error ? error.message : String(error);
 }
 
 const CSV_COLUMNS = [
@@ -253,7 +218,17 @@ function formatter(format: CliOptions["format"], selectors: Selector[]): {
   header?: string;
   line(record: CrawlRecord): string;
 } {
-  if (format === "jsonl") return { line: (r) => JSON.stringify(r) + "\n" };
+  if (format === "jsonl") {
+    // JSON.stringify escapes C0 controls; DEL and C1 controls (U+009B is a
+    // CSI to some terminals), and U+2028/9, are escaped too: same JSON, safe to `cat`.
+    return {
+      line: (r) =>
+        JSON.stringify(r).replace(
+          /[\x7f-\x9f\u2028\u2029]/g,
+          (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+        ) + "\n",
+    };
+  }
   if (format === "text") return { line: (r) => `url:<${r.url}> size:[${r.bytes}]\n` };
   const fieldNames = selectors.map((s) => s.name);
   return {
@@ -338,6 +313,8 @@ function hostName(): string {
 class OutputError extends Error {}
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+/** How long a second signal lets a record being written complete (or stderr take the summary). */
+const WRITE_GRACE_MS = 1000;
 type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 /**
@@ -355,7 +332,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    urls = await readUrls(cli.file);
+    urls = await readUrlFile(cli.file, say);
     if (cli.out !== undefined) output = await openOutput(cli.out, cli.crawl.state !== undefined);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -433,24 +410,37 @@ async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefi
   };
 
   // The first signal stops the crawl gracefully; a second one quits at once,
-  // but only between two records: the write in progress completes first, so
-  // the output never ends in half a record.
+  // between two records: the write in progress is given WRITE_GRACE_MS to
+  // complete, so the output ends in a whole record, unless the reader of a
+  // pipe does not read. Then the process quits anyway, and the last record
+  // may be cut short (with --state and --out, the next run cuts it off and
+  // writes it again).
   let stopSignal: StopSignal | undefined;
   let writing = false;
-  let quitAfterWrite = false;
-  const quit = (): never => {
+  let quitting = false;
+  const quit = async (cutShort: boolean) => {
+    if (quitting) return;
+    quitting = true;
     endProgress();
-    say(summary(
-      stats,
-      `Crawl stopped at once by a second ${stopSignal}: requests in flight were abandoned.`,
-    ));
-    try {
-      output?.close();
-    } catch {
-      // Already closed.
-    }
+    const headline = `Crawl stopped at once by a second ${stopSignal}: requests in flight ` +
+      `were abandoned.${
+        cutShort
+          ? ` The record being written to ${sinkName} did not complete within ${
+            WRITE_GRACE_MS / 1000
+          } s (the output is not read) and may be cut short.`
+          : ""
+      }`;
+    // stderr may be a pipe nobody reads too: the summary gets the same grace.
+    const text = encoder.encode(summary(stats, headline) + "\n");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Deno.stderr.write(text).catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, WRITE_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
     Deno.exit(SIGNAL_EXIT_CODES[stopSignal!]);
   };
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners: [StopSignal, () => void][] = [];
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const listener = () => {
@@ -465,8 +455,10 @@ async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefi
         return;
       }
       stopSignal = signal;
-      if (writing) quitAfterWrite = true;
-      else quit();
+      if (!writing) void quit(false);
+      else if (graceTimer === undefined) {
+        graceTimer = setTimeout(() => void quit(true), WRITE_GRACE_MS);
+      }
     };
     try {
       Deno.addSignalListener(signal, listener);
@@ -488,19 +480,25 @@ async function run(cli: CliOptions, urls: string[], output: Deno.FsFile | undefi
         onWarning: (message) => say(`crawl: ${message}`),
       })
     ) {
+      // Quitting (it writes the summary, then exits): no record starts now.
+      if (quitting) await new Promise<never>(() => {});
       writing = true;
       try {
         await write(format.line(record));
       } finally {
         writing = false;
       }
-      if (quitAfterWrite) quit();
+      if (graceTimer !== undefined) {
+        clearTimeout(graceTimer);
+        await quit(false);
+      }
     }
   } catch (error) {
     if (!(error instanceof OutputError) && !(error instanceof StateError)) throw error;
     failure = error;
   } finally {
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    clearTimeout(graceTimer);
     endProgress();
   }
   if (failure instanceof StateUsageError) {

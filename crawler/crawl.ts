@@ -30,7 +30,15 @@ import {
 } from "./_frontier.ts";
 import { openFrontier } from "./_state.ts";
 import { extractPage } from "./_html.ts";
-import { describeRange, inRange, LIMITS, MAX_SERVER_WAIT_MS } from "./_limits.ts";
+import {
+  clip,
+  describeRange,
+  inRange,
+  LIMITS,
+  MAX_MESSAGE_URL_CHARS,
+  MAX_SERVER_WAIT_MS,
+} from "./_limits.ts";
+import { checkOptions } from "../lib/_options.ts";
 import { ParseDeadlineError } from "./_parser.ts";
 import { select, type Selector } from "./_select.ts";
 import { setSafeTimeout } from "./_timer.ts";
@@ -324,6 +332,25 @@ export function newStats(): CrawlStats {
     startedAt: performance.now(),
   };
 }
+/** Records waiting for the consumer past which no new URL is taken: concurrency x 4, within these. */
+const MIN_READY_RECORDS = 64;
+const MAX_READY_RECORDS = 1024;
+/** The same bound on their size, in characters. */
+const MAX_READY_CHARS = 64 * 1024 * 1024;
+
+/** About the length of a record's JSON, in characters (for the backpressure bound). */
+function recordChars(record: CrawlRecord): number {
+  let chars = 200 + record.url.length + record.finalUrl.length + (record.title?.length ?? 0) +
+    (record.error?.length ?? 0) + (record.contentType?.length ?? 0);
+  for (const link of record.links) chars += link.length + 3;
+  if (record.fields) {
+    for (const [name, value] of Object.entries(record.fields)) {
+      chars += name.length + (value?.length ?? 4) + 6;
+    }
+  }
+  return chars;
+}
+
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504, 522, 524]);
 const MAX_REDIRECTS = 10;
 const MAX_ROBOTS_REDIRECTS = 5;
@@ -356,7 +383,9 @@ function newPage(url: string, seed: string, depth: number): PageJob {
  * @param urls Start URLs (normalised and de-duplicated; invalid ones throw).
  * @param options See {@linkcode CrawlOptions}.
  * @returns The records.
- * @throws {RangeError} When a numeric option is out of its range.
+ * @throws {RangeError} When a numeric option is out of its range (at the call).
+ * @throws {TypeError} For an unknown option (naming the closest known one), a
+ *   string instead of an iterable of URLs, or a URL that is not absolute http(s).
  *
  * @example
  * ```ts ignore
@@ -403,11 +432,39 @@ function newPage(url: string, seed: string, depth: number): PageJob {
  * assert.match(records[0].error!, /not fetched: crawl interrupted while waiting to retry/);
  * ```
  */
-export async function* crawl(
+export function crawl(
   urls: Iterable<string>,
   options: CrawlOptions = {},
 ): AsyncGenerator<CrawlRecord, void, undefined> {
-  checkOptions(options);
+  // Checked at the call, not at the first record: a mistake shows where it is made.
+  checkCrawlOptions(options);
+  if (typeof urls === "string") {
+    throw new TypeError(
+      `Cannot crawl: 'urls' must be an iterable of URLs, not a string; pass [url] for one`,
+    );
+  }
+  if (typeof (urls as Partial<Iterable<string>>)?.[Symbol.iterator] !== "function") {
+    throw new TypeError(`Cannot crawl: 'urls' must be an iterable of URLs (an array, a Set...)`);
+  }
+  const seeds: PageJob[] = [];
+  for (const raw of urls) {
+    const url = typeof raw === "string" ? normalizeUrl(raw) : undefined;
+    if (!url) {
+      throw new TypeError(
+        `Cannot crawl ${
+          typeof raw === "string" ? `'${clip(raw, MAX_MESSAGE_URL_CHARS)}'` : String(raw)
+        }: not an absolute http(s) URL`,
+      );
+    }
+    seeds.push(newPage(url, url, 0));
+  }
+  return run(seeds, options);
+}
+
+async function* run(
+  seeds: PageJob[],
+  options: CrawlOptions,
+): AsyncGenerator<CrawlRecord, void, undefined> {
   const o = {
     depth: options.depth ?? 0,
     maxPages: options.maxPages ?? Infinity,
@@ -426,12 +483,6 @@ export async function* crawl(
     lease: options.lease ?? 60_000,
   };
   const stats = options.stats ?? newStats();
-  const seeds: PageJob[] = [];
-  for (const raw of urls) {
-    const url = normalizeUrl(raw);
-    if (!url) throw new TypeError(`Cannot crawl '${raw}': not an absolute http(s) URL`);
-    seeds.push(newPage(url, url, 0));
-  }
 
   const frontier = await openFrontier({
     state: options.state,
@@ -461,6 +512,19 @@ export async function* crawl(
   let release: string[] = [];
   /** Committed records, waiting to be yielded. */
   const ready: Delivery[] = [];
+  /** Roughly the size of `ready` in characters (its records' JSON). */
+  let readyChars = 0;
+  // Backpressure: past either bound no new URL is taken (the requests in
+  // flight finish) until the consumer takes records. A consumer that stops
+  // reading holds a few records in memory, not the whole crawl.
+  const maxReady = Math.min(MAX_READY_RECORDS, Math.max(MIN_READY_RECORDS, o.concurrency * 4));
+  const backlogged = () => ready.length >= maxReady || readyChars >= MAX_READY_CHARS;
+  /** Set when a step took nothing because of the backlog: the consumer's next take kicks. */
+  let heldBack = false;
+  const toYield = (delivery: Delivery) => {
+    ready.push(delivery);
+    readyChars += recordChars(delivery.record);
+  };
   /** The last record yielded and acknowledged (the consumer came back for the next), and the output's position then. */
   let acked = { seq: 0, checkpoint: undefined as number | undefined };
   let ackSent = 0;
@@ -521,7 +585,8 @@ export async function* crawl(
     stepping = true;
     try {
       while (!closed && fatal === undefined) {
-        const free = stopping ? 0 : o.concurrency - inFlight.size;
+        heldBack = !stopping && backlogged();
+        const free = stopping || heldBack ? 0 : o.concurrency - inFlight.size;
         const takeOnly = free > 0 && performance.now() >= takeAfter;
         const ack = acked.seq > ackSent ? { ...acked } : undefined;
         if (!buffered() && !ack && !takeOnly) break;
@@ -565,12 +630,12 @@ export async function* crawl(
     stats.statuses[key] = (stats.statuses[key] ?? 0) + 1;
     if (reason === "blocked") stats.blockedByRobots++;
     if (reason === "unreachable") stats.robotsUnreachable++;
-    ready.push({ seq, record });
+    toYield({ seq, record });
   };
 
   /** Takes in what a step committed: records to yield, counters. */
   const apply = (request: StepRequest, result: StepResult) => {
-    for (const delivery of result.adopted) ready.push(delivery);
+    for (const delivery of result.adopted) toYield(delivery);
     request.done.forEach((item, i) => {
       const { seq, blocked } = result.done[i];
       // 0: the lease was lost (this process was given up); another process has the URL.
@@ -687,10 +752,15 @@ export async function* crawl(
     if (verdict !== "no") {
       return finish(job, { ...outcome, error: `${describe(outcome)}, not retried: ${verdict}` });
     }
+    if (outcome.invalidLocation !== undefined && !outcome.error) {
+      outcome.error = `invalid redirect Location: ${
+        clip(outcome.invalidLocation, MAX_MESSAGE_URL_CHARS)
+      }`;
+    }
     if (outcome.location && !outcome.error) {
       if (!stopping || durable) return redirect(job, outcome);
       outcome.error = `not fetched: crawl interrupted before following the redirect to ${
-        normalizeUrl(outcome.location) ?? outcome.location
+        clip(normalizeUrl(outcome.location) ?? outcome.location, MAX_MESSAGE_URL_CHARS)
       }`;
     }
     finish(job, outcome);
@@ -698,13 +768,17 @@ export async function* crawl(
 
   const redirect = (job: PageJob, outcome: FetchOutcome): void => {
     const target = normalizeUrl(outcome.location!);
+    // URLs in messages are cut: a Location may be hundreds of kilobytes long.
+    const quote = (url: string) => clip(url, MAX_MESSAGE_URL_CHARS);
     let error: string | undefined;
-    if (!target) error = `redirect to a non-http(s) URL: ${outcome.location}`;
+    if (!target) error = `redirect to a non-http(s) URL: ${quote(outcome.location!)}`;
     else if (job.chain.includes(target)) {
-      error = `redirect loop: ${[...job.chain, target].join(" -> ")}`;
+      // From the first visit of the target: the loop itself, not the way in.
+      const loop = job.chain.slice(job.chain.indexOf(target));
+      error = `redirect loop: ${[...loop, target].map(quote).join(" -> ")}`;
     } else if (job.chain.length > MAX_REDIRECTS) error = `more than ${MAX_REDIRECTS} redirects`;
     else if (!inScope(target, job.seed, o.scope)) {
-      error = `redirect out of scope (${o.scope}): ${target}`;
+      error = `redirect out of scope (${o.scope}): ${quote(target)}`;
     }
     if (error) return finish(job, { ...outcome, error });
     requeue.push({
@@ -723,6 +797,10 @@ export async function* crawl(
         refusal: `robots.txt unreachable (${describe(outcome)}, not retried: ${verdict})`,
         unreachable: true,
       });
+    }
+    // A Location that is not a URL cannot be followed: robots.txt is unavailable (2.3.1.2).
+    if (outcome.invalidLocation !== undefined && !outcome.error) {
+      return decide(job, { allow: true });
     }
     if (outcome.location && !outcome.error) {
       // Followed like a page's redirect: http(s) only, in scope, at most 5 hops.
@@ -786,7 +864,9 @@ export async function* crawl(
     makeRecord(job, {
       error: job.attempt > 0
         ? `not fetched: crawl interrupted while waiting to retry (the last attempt: ${job.lastFailure})`
-        : `not fetched: crawl interrupted before following the redirect to ${job.hop}`,
+        : `not fetched: crawl interrupted before following the redirect to ${
+          clip(job.hop, MAX_MESSAGE_URL_CHARS)
+        }`,
     }).record;
 
   /** The record of a page, and the links it brings. */
@@ -909,7 +989,7 @@ export async function* crawl(
   try {
     const opened = await frontier.open(output?.name);
     if (output) await output.rewind(opened.checkpoint ?? 0);
-    ready.push(...opened.redeliver);
+    for (const delivery of opened.redeliver) toYield(delivery);
     const processes = options.processes ?? navigator.hardwareConcurrency ?? 1;
     pool = new Pool({
       processes: options.processes,
@@ -941,6 +1021,11 @@ export async function* crawl(
       if (fatal !== undefined) throw fatal;
       const next = ready.shift();
       if (next) {
+        readyChars -= recordChars(next.record);
+        if (heldBack && !backlogged()) {
+          heldBack = false;
+          kick();
+        }
         yield next.record;
         // The consumer came back for the next record: this one is theirs.
         if (next.seq > 0) acked = { seq: next.seq, checkpoint: output?.position() };
@@ -991,8 +1076,42 @@ function emptyOutcome(url: string): FetchOutcome {
   };
 }
 
-/** Throws a RangeError (or TypeError) naming the first option that is out of range. */
-function checkOptions(options: CrawlOptions): void {
+/** Every option of {@linkcode CrawlOptions}: any other name is a mistake. */
+const OPTION_NAMES = [
+  "depth",
+  "maxPages",
+  "processes",
+  "concurrency",
+  "perHost",
+  "delayMs",
+  "timeoutMs",
+  "retries",
+  "maxBytes",
+  "scope",
+  "userAgent",
+  "robots",
+  "selectors",
+  "parse",
+  "backoffMs",
+  "signal",
+  "stats",
+  "state",
+  "job",
+  "lease",
+  "fresh",
+  "output",
+  "onWarning",
+] as const satisfies readonly (keyof CrawlOptions)[];
+/** Fails to compile when an option of CrawlOptions is missing from OPTION_NAMES. */
+const _everyOption: Exclude<keyof CrawlOptions, typeof OPTION_NAMES[number]> extends never ? true
+  : never = true;
+
+/**
+ * Throws a TypeError for an unknown option (naming the closest known one), a
+ * RangeError (or TypeError) naming the first option that is out of range.
+ */
+function checkCrawlOptions(options: CrawlOptions): void {
+  checkOptions(options, OPTION_NAMES, "crawl");
   for (const limit of Object.values(LIMITS)) {
     const value = (options as Record<string, unknown>)[limit.option];
     if (value === undefined) continue;

@@ -27,6 +27,9 @@ interface Group {
 
 const BOM = [0xef, 0xbb, 0xbf];
 
+/** A non-negative decimal number: digits, an optional fraction, an optional exponent. */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /**
  * A parsed robots.txt.
  *
@@ -90,10 +93,12 @@ export class RobotsTxt {
           break;
         }
         case "crawl-delay": {
-          // Kept as written, however large ("1e9", "1e999" is Infinity): the
-          // crawler decides what it does with a delay it cannot honour.
-          const seconds = Number(value);
-          if (current && value !== "" && seconds >= 0) current.crawlDelay = seconds;
+          // A decimal number of seconds ("2", "0.5", "1e3"); JavaScript's
+          // Number() would also read "0x10" as 16 and "0b11" as 3, which no
+          // robots.txt parser does: anything else is ignored. Kept as written,
+          // however large ("1e9", "1e999" is Infinity): the crawler decides
+          // what it does with a delay it cannot honour.
+          if (current && DECIMAL.test(value)) current.crawlDelay = Number(value);
           break;
         }
         case "sitemap":

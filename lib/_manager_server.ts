@@ -9,7 +9,8 @@
 // answers go back as they come.
 //   ["hello", id]                            -> { protocol, typeids }
 //   ["create", id, typeid, args]             -> { object, exposed }
-//   ["call", id, object, method, args]       -> the method's result (awaited)
+//   ["call", id, object, method, args]       -> the method's result (awaited;
+//                                               undefined is answered [id, true])
 //   ["release", 0, object]                   (no answer)
 //   ["shutdown", id]                         -> null, then the server stops
 
@@ -35,6 +36,16 @@ interface Held {
   exposed: Set<string>;
   /** References from proxies, over every connection. */
   refs: number;
+}
+
+/**
+ * Whether `fn` is a class, to be called with `new`: a class declaration or
+ * expression, or a built-in constructor (native, with a prototype: Map, Set).
+ */
+export function isClass(fn: (...args: never[]) => unknown): boolean {
+  const src = Function.prototype.toString.call(fn);
+  if (/^class\b/.test(src)) return true;
+  return src.endsWith("{ [native code] }") && Object.hasOwn(fn, "prototype");
 }
 
 /** The public methods of `value`: functions along its prototype chain, not starting with "_". */
@@ -179,7 +190,15 @@ export class ManagerServer {
             `Cannot create '${typeid}': it was registered on the server without a callable`,
           );
         }
-        const value = await registration.callable(...(Array.isArray(args) ? args : []));
+        const callable = registration.callable;
+        const argv = Array.isArray(args) ? args : [];
+        // A class (Python's usual register('Maths', MathsClass)) is constructed.
+        const made = isClass(callable)
+          ? new (callable as unknown as new (...args: unknown[]) => unknown)(...argv)
+          : callable(...argv);
+        // Only a Promise is awaited: a served object may have a then() of its
+        // own, and awaiting it would call that then(), which may never settle.
+        const value = made instanceof Promise ? await made : made;
         if ((typeof value !== "object" && typeof value !== "function") || value === null) {
           throw new TypeError(
             `Cannot create '${typeid}': its callable returned ${
@@ -206,9 +225,17 @@ export class ManagerServer {
         }
         const fn = (entry.value as Record<string, unknown>)[method];
         if (typeof fn !== "function") throw new TypeError(`Cannot call ${method}(): not a method`);
-        const result = await fn.apply(entry.value, Array.isArray(args) ? args : []);
-        // Methods with nothing to return answer null (plain JSON, the fast path).
-        return result === undefined ? null : result;
+        const result = fn.apply(entry.value, Array.isArray(args) ? args : []);
+        if (result instanceof Promise) return await result;
+        // Returned from this async function, an object with a then() of its
+        // own would be awaited, and its then() may never settle.
+        if (isThenable(result)) {
+          throw new TypeError(
+            `Cannot call ${method}(): it returned an object with a then() method that is ` +
+              "not a Promise; return a Promise or a plain value",
+          );
+        }
+        return result;
       }
       case "shutdown":
         return null;
@@ -237,7 +264,13 @@ export class ManagerServer {
   #answer(conn: Connection, id: unknown, ok: boolean, value: unknown): void {
     if (conn.closed) return; // the client left while its call ran
     try {
-      conn.send(ok ? [id, true, value] : [id, false, toWireError(value)]);
+      // Undefined (a method with nothing to return) goes as [id, true]: plain JSON, the
+      // fast path, where [id, true, undefined] would not be.
+      conn.send(
+        ok
+          ? (value === undefined ? [id, true] : [id, true, value])
+          : [id, false, toWireError(value)],
+      );
     } catch (error) {
       // The value cannot be sent (a function, a shared object): say why instead.
       const text = `Cannot answer the call: ${ok ? "its result" : "what it threw"}, ` +
@@ -250,4 +283,10 @@ export class ManagerServer {
       }
     }
   }
+}
+
+/** Whether `value` is an object with a then() method (not necessarily a Promise). */
+function isThenable(value: unknown): boolean {
+  return value !== null && (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function";
 }

@@ -16,6 +16,12 @@
 // length byte and up to NAME_MAX bytes of UTF-8). A segment's bytes are
 // reused once it is unlinked and its last handle closed, as an OS frees a
 // shared-memory object once unlinked and unmapped.
+//
+// Entries and bytes are apart: a freed entry takes a segment of any size, and
+// the bytes of a new segment are the best-fitting gap between the live
+// segments (NAMED or UNLINKED), else the end of the last one (the block grows
+// as needed). A segment takes only the bytes it needs from a gap, and only
+// those are zeroed: a small segment neither takes nor clears a big freed one.
 
 import {
   enterCritical,
@@ -121,9 +127,39 @@ export function nameBytes(name: string, action: string): Uint8Array {
 }
 
 /**
+ * Where a segment of `capacity` bytes goes: the smallest gap between the live
+ * segments that holds it (the lowest of equal ones), else the end of the last.
+ */
+function place(sab: SharedArrayBuffer, capacity: number): number {
+  const live: [offset: number, end: number][] = [];
+  for (let entry = 0; entry < MAX_SEGMENTS; entry++) {
+    const view = entryView(sab, entry);
+    const state = view.ints[0];
+    if (state === EMPTY) break; // entries are used in order
+    if (state === NAMED || state === UNLINKED) {
+      live.push([view.numbers[0], view.numbers[0] + view.numbers[2]]);
+    }
+  }
+  live.sort((a, b) => a[0] - b[0]);
+  let best = -1;
+  let bestRoom = Infinity;
+  let at = DATA;
+  for (const [offset, end] of live) {
+    const room = offset - at;
+    if (room >= capacity && room < bestRoom) {
+      best = at;
+      bestRoom = room;
+    }
+    at = Math.max(at, end);
+  }
+  return best >= 0 ? best : at;
+}
+
+/**
  * Creates a segment of `size` zeroed bytes named `name`, with one handle.
  *
- * @throws {Error} When the name is taken, or the block cannot hold it.
+ * @throws {Error} When the name is taken, MAX_SEGMENTS segments exist, or the block cannot
+ *   hold it.
  */
 export function createSegment(name: string, size: number): Segment {
   const bytes = nameBytes(name, "create shared memory");
@@ -134,44 +170,41 @@ export function createSegment(name: string, size: number): Segment {
           "create: false, or unlink it first)",
       );
     }
-    const capacity = Math.ceil(Math.max(size, 1) / ALIGN) * ALIGN;
+    // The first entry that is free (whatever the size it had) or never used.
     let chosen = -1;
-    let offset = 0;
-    // First fit among freed segments, else a new one at the top.
     for (let entry = 0; entry < MAX_SEGMENTS; entry++) {
-      const view = entryView(sab, entry);
-      const state = view.ints[0];
-      if (state === FREE && view.numbers[2] >= capacity) {
+      const state = entryView(sab, entry).ints[0];
+      if (state === FREE || state === EMPTY) {
         chosen = entry;
-        offset = view.numbers[0];
-        new Uint8Array(sab, offset, view.numbers[2]).fill(0);
-        break;
-      }
-      if (state === EMPTY) {
-        chosen = entry;
-        const numbers = new Float64Array(sab, 0, 3);
-        offset = Math.max(numbers[TOP], DATA);
-        const end = offset + capacity;
-        if (end > sab.maxByteLength) {
-          throw new Error(
-            `Cannot create shared memory '${name}': ${size} bytes more do not fit in the ` +
-              `program's reservation of ${sab.maxByteLength} bytes`,
-          );
-        }
-        if (end > sab.byteLength) sab.grow(end);
-        numbers[TOP] = end;
-        entryView(sab, entry).numbers[2] = capacity;
         break;
       }
     }
     if (chosen < 0) {
       throw new Error(
-        `Cannot create shared memory '${name}': ${MAX_SEGMENTS} segments exist (unlink some)`,
+        `Cannot create shared memory '${name}': ${MAX_SEGMENTS} blocks exist at once ` +
+          "(unlink some, and close their handles)",
       );
     }
+    const capacity = Math.ceil(Math.max(size, 1) / ALIGN) * ALIGN;
+    const offset = place(sab, capacity);
+    const end = offset + capacity;
+    if (end > sab.maxByteLength) {
+      throw new Error(
+        `Cannot create shared memory '${name}': ${size} bytes more do not fit in the ` +
+          `program's reservation of ${sab.maxByteLength} bytes`,
+      );
+    }
+    // Bytes below top may hold a freed segment's data; those past it were never handed
+    // out, and are zero.
+    const numbers = new Float64Array(sab, 0, 3);
+    const dirtyEnd = Math.min(end, numbers[TOP]);
+    if (dirtyEnd > offset) new Uint8Array(sab, offset, dirtyEnd - offset).fill(0);
+    if (end > sab.byteLength) sab.grow(end);
+    numbers[TOP] = Math.max(numbers[TOP], end);
     const view = entryView(sab, chosen);
     view.numbers[0] = offset;
     view.numbers[1] = size;
+    view.numbers[2] = capacity;
     view.name[0] = bytes.length;
     view.name.set(bytes, 1);
     view.ints[1] = 1;

@@ -23,6 +23,7 @@
 
 import type * as NodeCrypto from "node:crypto";
 import { AuthenticationError } from "./errors.ts";
+import { describeValue } from "./_timeout.ts";
 
 /** Largest length of a 4-byte header. */
 export const MAX_SHORT_FRAME = 0x7fffffff;
@@ -112,6 +113,26 @@ const DIGESTS: Record<string, string> = {
 /** The key as bytes (a string is its UTF-8, as Python's b"..." of ASCII text). */
 export function authkeyBytes(authkey: string | Uint8Array): Uint8Array {
   return typeof authkey === "string" ? encoder.encode(authkey) : authkey;
+}
+
+/**
+ * An `authkey` option, checked: its bytes, or undefined for none. An empty
+ * key is none, as Python's Listener takes `b""` (`if self._authkey:`): a
+ * key anyone can compute an HMAC with protects nothing.
+ *
+ * @throws {TypeError} For a value that is neither a string nor a Uint8Array.
+ */
+export function checkAuthkey(authkey: unknown, action: string): Uint8Array | undefined {
+  if (authkey === undefined || authkey === null) return undefined;
+  if (typeof authkey !== "string" && !(authkey instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot ${action}: 'authkey' must be a string or a Uint8Array, received ${
+        describeValue(authkey)
+      }`,
+    );
+  }
+  const bytes = authkeyBytes(authkey);
+  return bytes.length > 0 ? bytes : undefined;
 }
 
 let nodeCrypto: Promise<typeof NodeCrypto> | undefined;
@@ -250,6 +271,12 @@ export async function answerChallenge(io: HandshakeIO, key: Uint8Array): Promise
     );
   }
 }
+
+/**
+ * Handshakes a Listener runs at once: a connection beyond it drops the
+ * oldest one still under way (changed by tests only).
+ */
+export const HANDSHAKE_LIMITS = { pending: 1024 };
 
 /** The bytes of the handshake's fixed messages, for tests. */
 export const HANDSHAKE = { CHALLENGE, WELCOME, FAILURE, MAX: HANDSHAKE_MAX };

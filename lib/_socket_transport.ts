@@ -4,10 +4,10 @@
 // Reading: one buffer, filled by at most one read at a time, started when a
 // receive or a poll needs bytes (so an idle connection reads nothing, and
 // the kernel's buffer holds back a fast sender, as in Python). Frames are
-// cut from the buffer; a large frame gets a buffer of its own size and is
-// handed out without a copy. A frame's buffer grows with the bytes that
-// arrive, never with the length its header claims: a peer cannot make this
-// side allocate memory it did not send.
+// cut from the buffer; a large frame's buffer is handed out without a copy.
+// A frame's buffer grows with the bytes that arrive (it at most doubles
+// them, up to the frame's size), never with the length its header claims: a
+// peer cannot make this side allocate memory it did not send.
 //
 // Writing: a send copies its message into one buffer (header + payload, one
 // write as Python does for short messages), and writes go out in order;
@@ -30,10 +30,6 @@ export const VALUE_MAGIC: Uint8Array = new Uint8Array([0xd3, 0x6d, 0x70, 0x01]);
 const INITIAL_BUFFER = 64 * 1024;
 /** Room kept for a read. */
 const MIN_READ = 16 * 1024;
-/** A frame up to this size gets a buffer of its exact size at once. */
-const EXACT_GROWTH = 64 * 1024 * 1024;
-/** Beyond it, the buffer at most doubles past the bytes received, plus this. */
-const GROWTH_SLACK = 16 * 1024 * 1024;
 /** The write buffer: messages sent while a write is under way gather here. */
 const OUT_BUFFER = 64 * 1024;
 
@@ -372,10 +368,10 @@ export class SocketTransport implements Transport {
       // Reported by the next #takeFrame.
     }
     if (header) {
+      // Room for the rest of the frame, but at most the bytes buffered (the initial
+      // buffer's size for a header alone): the buffer grows with what arrives.
       const missing = header.headerBytes + header.size - buffered;
-      want = Math.max(want, missing);
-      // Beyond EXACT_GROWTH, grow with what arrives: at most double.
-      if (buffered + want > EXACT_GROWTH) want = Math.min(want, buffered + GROWTH_SLACK);
+      want = Math.max(want, Math.min(missing, Math.max(buffered, INITIAL_BUFFER)));
     }
     if (this.#buf.length - this.#end >= want) return;
     if (this.#start > 0 && this.#buf.length - buffered >= want) {

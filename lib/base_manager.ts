@@ -44,11 +44,11 @@
  * @module
  */
 import { type FunctionRef, functionRef } from "./_function_ref.ts";
-import { MANAGER_PROTOCOL, ManagerServer, type Registration } from "./_manager_server.ts";
+import { isClass, MANAGER_PROTOCOL, ManagerServer, type Registration } from "./_manager_server.ts";
 import { serveManagerThread, type ServerReady, type ServerSpec } from "./_manager_worker.ts";
 import { fromWireError, type WireError } from "./_remote_error.ts";
 import type { SocketAddress } from "./_socket_address.ts";
-import { authkeyBytes } from "./_python_wire.ts";
+import { checkAuthkey, HANDSHAKE } from "./_python_wire.ts";
 import { checkOptions } from "./_options.ts";
 import { moduleUrls } from "./_module_urls.ts";
 import { after, describeValue } from "./_timeout.ts";
@@ -106,7 +106,10 @@ export interface BaseManagerOptions {
    * @default {["127.0.0.1", 0]}
    */
   address?: SocketAddress;
-  /** The shared secret of server and clients (a string is taken as its UTF-8 bytes). */
+  /**
+   * The shared secret of server and clients (a string is taken as its UTF-8 bytes). An
+   * empty key is none, as in Python.
+   */
   authkey?: string | Uint8Array | null;
 }
 
@@ -223,6 +226,8 @@ class ManagerLink {
   #nextCall = 1;
   #reading = false;
   #lost: string | undefined;
+  /** The server's first message was an authkey challenge: it wants a key this side lacks. */
+  #challenged = false;
 
   constructor(conn: Connection, where: string) {
     this.#conn = conn;
@@ -252,6 +257,13 @@ class ManagerLink {
     } catch (error) {
       link.close();
       cancel();
+      if (link.#challenged) {
+        throw new AuthenticationError(
+          `Cannot connect to the manager at ${where}: it asks for an authkey (it sent an ` +
+            "authentication challenge), and this manager has none: give it the server's authkey",
+          { cause: error },
+        );
+      }
       throw new Error(
         `Cannot connect to the manager at ${where}: it does not answer as a manager of this ` +
           "package (a Python manager speaks pickle, which this package does not)",
@@ -309,10 +321,16 @@ class ManagerLink {
     try {
       while (this.#calls.size > 0) {
         const answer = await this.#conn.recv();
-        if (!Array.isArray(answer) || answer.length !== 3) {
-          this.#fail("the server sent something that is not an answer");
+        if (!Array.isArray(answer) || answer.length < 2 || answer.length > 3) {
+          if (answer instanceof Uint8Array && startsWith(answer, HANDSHAKE.CHALLENGE)) {
+            this.#challenged = true;
+            this.#fail("the server sent an authentication challenge (it has an authkey)");
+          } else {
+            this.#fail("the server sent something that is not an answer");
+          }
           return;
         }
+        // [id, true] is a call that returned undefined.
         const [id, ok, value] = answer as [number, boolean, unknown];
         const call = this.#calls.get(id);
         if (!call) continue;
@@ -347,6 +365,10 @@ class ManagerLink {
   close(): void {
     this.#fail("the manager's connection is closed (shutdown() was called)");
   }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
 }
 
 /** Set while a proxy is made. */
@@ -427,6 +449,8 @@ function makeProxy(link: ManagerLink, typeid: string, object: number, exposed: s
     making = undefined;
   }
   for (const method of exposed) {
+    // The proxy's own members stay its own: such a method is reached by callMethod().
+    if (isProxyMember(method)) continue;
     Object.defineProperty(proxy, method, {
       value: (...args: unknown[]) => proxy.callMethod(method, args),
       configurable: true,
@@ -435,6 +459,30 @@ function makeProxy(link: ManagerLink, typeid: string, object: number, exposed: s
   }
   return proxy;
 }
+
+/**
+ * Whether `name` is a member of every proxy (`callMethod`, `release`, `typeid`, what
+ * objects have), or `then` (a proxy is awaited): an exposed method of that name is
+ * not put on the proxy.
+ */
+function isProxyMember(name: string): boolean {
+  return name === "typeid" || name === "then" || name in BaseProxy.prototype;
+}
+
+/**
+ * The value of a member found on `target` or its prototypes, read from its
+ * descriptor: reading a getter on a prototype would run it without an instance.
+ */
+function memberValue(target: object, name: string): object {
+  for (let at: object | null = target; at !== null; at = Object.getPrototypeOf(at)) {
+    const descriptor = Object.getOwnPropertyDescriptor(at, name);
+    if (descriptor) return (descriptor.value ?? descriptor.get ?? descriptor.set ?? at) as object;
+  }
+  return target;
+}
+
+/** The methods register() defined: a typeid registered again may replace them. */
+const typeidMethods = new WeakSet<object>();
 
 /** The typeids of each manager class that registered some (a subclass copies its parent's). */
 const registries = new WeakMap<object, Map<string, Registration>>();
@@ -446,6 +494,10 @@ function registryOf(cls: object): Map<string, Registration> {
     if (registry) return registry;
   }
   return new Map();
+}
+
+function isNative(fn: (...args: never[]) => unknown): boolean {
+  return Function.prototype.toString.call(fn).endsWith("{ [native code] }");
 }
 
 /** Names a typeid cannot take: the manager's own members, and `then` (a proxy is awaited). */
@@ -532,33 +584,27 @@ export class BaseManager implements AsyncDisposable {
   constructor(options: BaseManagerOptions = {}) {
     checkOptions(options, ["address", "authkey"], "create manager");
     this.#address = options.address ?? ["127.0.0.1", 0];
-    const key = options.authkey;
-    if (
-      key !== undefined && key !== null && typeof key !== "string" && !(key instanceof Uint8Array)
-    ) {
-      throw new TypeError(
-        `Cannot create manager: 'authkey' must be a string or a Uint8Array, received ${
-          describeValue(key)
-        }`,
-      );
-    }
-    this.#key = key === undefined || key === null ? undefined : authkeyBytes(key);
+    this.#key = checkAuthkey(options.authkey, "create manager");
   }
 
   /**
    * Registers a typeid on this class (and its subclasses): `manager.<typeid>(...args)`
-   * then asks the server to run `callable(...args)` and returns a proxy for what it
-   * returned. A client registers typeids without callables.
+   * then asks the server to run `callable(...args)` (`new callable(...args)` for a class,
+   * as Python's `register('Maths', MathsClass)`) and returns a proxy for what it
+   * returned. A client registers typeids without callables. Registering a typeid again
+   * replaces it.
    *
    * @param typeid The method name the manager gets.
-   * @param callable Makes (or returns) the object on the server.
+   * @param callable Makes (or returns) the object on the server: a function or a class.
    * @param options `exposed`.
-   * @throws {TypeError} For a typeid that is no identifier or is one of the manager's own
-   *   members, or a callable that is not a function.
+   * @throws {TypeError} For a typeid that is no identifier or names a member of the
+   *   manager (BaseManager's own, such as `connect` or `address`, or the subclass's), a
+   *   callable that is not a function, or an `exposed` name that a proxy has itself
+   *   (`callMethod`, `release`, `typeid`, `then`, `constructor`, `toString`...).
    */
   static register(
     typeid: string,
-    callable?: (...args: never[]) => unknown,
+    callable?: ((...args: never[]) => unknown) | (new (...args: never[]) => unknown),
     options: RegisterOptions = {},
   ): void {
     checkOptions(options, ["exposed"], `register '${typeid}'`);
@@ -567,9 +613,13 @@ export class BaseManager implements AsyncDisposable {
         `Cannot register ${describeValue(typeid)}: a typeid must be an identifier`,
       );
     }
-    if (RESERVED.has(typeid) || typeid in BaseManager.prototype) {
+    if (
+      RESERVED.has(typeid) || typeid in BaseManager.prototype ||
+      (typeid in this.prototype && !typeidMethods.has(memberValue(this.prototype, typeid)))
+    ) {
       throw new TypeError(
-        `Cannot register '${typeid}': the manager has a member of that name`,
+        `Cannot register '${typeid}': the manager has a member of that name (its own, or ` +
+          `one of ${this.name}'s); choose another typeid`,
       );
     }
     if (callable !== undefined && typeof callable !== "function") {
@@ -586,15 +636,25 @@ export class BaseManager implements AsyncDisposable {
     ) {
       throw new TypeError(`Cannot register '${typeid}': 'exposed' must be an array of names`);
     }
+    const taken = exposed?.find(isProxyMember);
+    if (taken !== undefined) {
+      throw new TypeError(
+        `Cannot register '${typeid}': a proxy has a member '${taken}' of its own, which ` +
+          `'exposed' cannot replace; leave it out, and call the object's with ` +
+          `proxy.callMethod(${JSON.stringify(taken)}, args)`,
+      );
+    }
     if (!registries.has(this)) registries.set(this, new Map(registryOf(this)));
     registries.get(this)!.set(typeid, {
       callable: callable as ((...args: unknown[]) => unknown) | undefined,
       exposed: exposed && [...exposed],
     });
+    const method = function (this: BaseManager, ...args: unknown[]) {
+      return this.#create(typeid, args);
+    };
+    typeidMethods.add(method);
     Object.defineProperty(this.prototype, typeid, {
-      value: function (this: BaseManager, ...args: unknown[]) {
-        return this.#create(typeid, args);
-      },
+      value: method,
       configurable: true,
       writable: true,
     });
@@ -620,7 +680,10 @@ export class BaseManager implements AsyncDisposable {
     const registry: ServerSpec["registry"] = [];
     for (const [typeid, { callable, exposed }] of this.#registry()) {
       let ref: FunctionRef | null = null;
-      if (callable) {
+      if (callable && isClass(callable) && callable.name && !isNative(callable)) {
+        // An exported class travels by reference too: found by name and source.
+        ref = { id: 0, name: callable.name, src: Function.prototype.toString.call(callable) };
+      } else if (callable) {
         try {
           ref = functionRef(callable, `the callable of '${typeid}'`);
         } catch (error) {

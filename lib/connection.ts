@@ -186,20 +186,24 @@ export class Connection {
   /**
    * Receives the next message as bytes (Python's `recv_bytes`).
    *
-   * @param maxlength The largest message accepted.
+   * @param maxlength The largest message accepted: an integer >= 0, or undefined for any.
    * @returns The bytes.
    * @throws {RangeError} When the message is longer than `maxlength` (it stays unread), or
-   *   `maxlength` is negative.
+   *   `maxlength` is negative, NaN or not an integer.
+   * @throws {TypeError} When `maxlength` is not a number.
    * @throws {EOFError} When the other end is closed and everything sent was read.
    */
   recvBytes(maxlength?: number): Promise<Uint8Array> {
     try {
       if (this.#closed || !this.#readable) throw this.#refusal("recvBytes", "readable");
-      if (maxlength !== undefined && !(maxlength >= 0)) {
+      if (maxlength !== undefined && typeof maxlength !== "number") {
+        throw new TypeError(
+          `Cannot recvBytes: 'maxlength' must be a number, received ${describeValue(maxlength)}`,
+        );
+      }
+      if (maxlength !== undefined && !(Number.isInteger(maxlength) && maxlength >= 0)) {
         throw new RangeError(
-          `Cannot recvBytes: 'maxlength' must be a number >= 0, received ${
-            describeValue(maxlength)
-          }`,
+          `Cannot recvBytes: 'maxlength' must be an integer >= 0, received ${maxlength}`,
         );
       }
     } catch (error) {

@@ -25,7 +25,12 @@
  * @module
  */
 import { Connection } from "./connection.ts";
-import { answerChallenge, authkeyBytes, deliverChallenge } from "./_python_wire.ts";
+import {
+  answerChallenge,
+  checkAuthkey,
+  deliverChallenge,
+  HANDSHAKE_LIMITS,
+} from "./_python_wire.ts";
 import {
   describeAddress,
   publicAddress,
@@ -41,10 +46,10 @@ import { AuthenticationError } from "./errors.ts";
 
 export type { SocketAddress } from "./_socket_address.ts";
 
-/** Python's CONNECTION_TIMEOUT: a peer has this long to go through the handshake. */
+/** Python's CONNECTION_TIMEOUT: a Client gives the listener this long for the handshake. */
 const HANDSHAKE_TIMEOUT = 20_000;
-/** Handshakes under way at once on one Listener; more connections wait in the backlog. */
-const MAX_HANDSHAKES = 64;
+/** A Listener gives a client this long: two round trips are all a handshake takes. */
+const LISTENER_HANDSHAKE_TIMEOUT = 10_000;
 
 /**
  * Options of {@linkcode Listener}.
@@ -61,8 +66,8 @@ const MAX_HANDSHAKES = 64;
 export interface ListenerOptions {
   /**
    * The shared secret every client must prove it knows (Python's `authkey`; a string is
-   * taken as its UTF-8 bytes). Without one, any process that can reach the address
-   * connects, so the host "" then means 127.0.0.1 only.
+   * taken as its UTF-8 bytes). Without one (an empty key is none, as in Python), any
+   * process that can reach the address connects, so the host "" then means 127.0.0.1 only.
    */
   authkey?: string | Uint8Array | null;
   /**
@@ -74,7 +79,7 @@ export interface ListenerOptions {
   /**
    * Milliseconds a client has to go through the handshake before `accept()` fails with
    * an AuthenticationError for it.
-   * @default {20000}
+   * @default {10000}
    */
   handshakeTimeout?: number;
 }
@@ -94,23 +99,16 @@ export interface ListenerOptions {
  * ```
  */
 export interface ClientOptions {
-  /** The listener's authkey (a string is taken as its UTF-8 bytes). */
+  /**
+   * The listener's authkey (a string is taken as its UTF-8 bytes). An empty key is none:
+   * no handshake, as with a Python Listener whose authkey is `b""`.
+   */
   authkey?: string | Uint8Array | null;
   /**
    * Milliseconds the listener has to go through the handshake.
    * @default {20000}
    */
   handshakeTimeout?: number;
-}
-
-function checkAuthkey(authkey: unknown, action: string): Uint8Array | undefined {
-  if (authkey === undefined || authkey === null) return undefined;
-  if (typeof authkey === "string" || authkey instanceof Uint8Array) return authkeyBytes(authkey);
-  throw new TypeError(
-    `Cannot ${action}: 'authkey' must be a string or a Uint8Array, received ${
-      describeValue(authkey)
-    }`,
-  );
 }
 
 /**
@@ -175,10 +173,13 @@ type Accepted = { connection: Connection } | { error: unknown };
  * With an authkey, each client goes through Python's handshake before
  * `accept()` returns it; a client whose key differs makes `accept()` throw an
  * `AuthenticationError` (as in Python), and the next `accept()` goes on.
- * Handshakes run side by side, so a client that connects and stays silent
- * does not hold up the others.
+ * Every handshake runs at once, each with its own `handshakeTimeout` (10 s by
+ * default), so clients that connect and stay silent do not hold up the
+ * others; beyond 1024 handshakes under way, the oldest is dropped (its
+ * `accept()` fails) to make room for the newest.
  *
- * Without an authkey, any process that can reach the address may connect:
+ * Without an authkey (or with an empty one, as in Python), any process that
+ * can reach the address may connect:
  * the host `""` then listens on 127.0.0.1 only (with an authkey, `""` means
  * every interface, as in Python). Give a host such as `"0.0.0.0"` to listen
  * on every interface without one.
@@ -207,7 +208,12 @@ export class Listener implements AsyncDisposable, Disposable {
   #waiters: { resolve: (c: Connection) => void; reject: (e: unknown) => void }[] = [];
   #ready: Accepted[] = [];
   #accepting = false;
+  /** Handshakes under way, oldest first. */
   #handshakes = new Map<SocketTransport, Promise<void>>();
+  /** Handshakes dropped to make room for newer ones. */
+  #dropped = new Set<SocketTransport>();
+  /** Every handshake not settled yet (dropped ones included), for asyncDispose. */
+  #ending = new Set<Promise<void>>();
   #closed = false;
 
   /**
@@ -230,7 +236,7 @@ export class Listener implements AsyncDisposable, Disposable {
       );
     }
     this.#handshakeTimeout = timeoutMs(
-      options.handshakeTimeout ?? HANDSHAKE_TIMEOUT,
+      options.handshakeTimeout ?? LISTENER_HANDSHAKE_TIMEOUT,
       action,
       "handshakeTimeout",
     ) ?? Infinity;
@@ -309,9 +315,7 @@ export class Listener implements AsyncDisposable, Disposable {
     if (this.#accepting) return;
     this.#accepting = true;
     try {
-      while (
-        this.#waiters.length > 0 && !this.#closed && this.#handshakes.size < MAX_HANDSHAKES
-      ) {
+      while (this.#waiters.length > 0 && !this.#closed) {
         let conn: Deno.Conn;
         try {
           conn = await this.#listener.accept();
@@ -343,16 +347,35 @@ export class Listener implements AsyncDisposable, Disposable {
       this.#deliver({ connection: withTransport(Connection, transport) });
       return;
     }
+    // Every handshake runs at once, with its own timeout; past the limit, the oldest
+    // one under way makes room (a flood of silent peers cannot shut good clients out
+    // for long: a handshake takes two round trips).
+    if (this.#handshakes.size >= HANDSHAKE_LIMITS.pending) {
+      const [oldest] = this.#handshakes.keys();
+      this.#dropped.add(oldest);
+      oldest.close();
+      this.#handshakes.delete(oldest);
+    }
     const handshake = authenticate(transport, this.#key, "listener", this.#handshakeTimeout)
       .then(
         () => this.#deliver({ connection: withTransport(Connection, transport) }),
-        (error) => this.#deliver({ error }),
+        (error) =>
+          this.#deliver({
+            error: this.#dropped.delete(transport)
+              ? new AuthenticationError(
+                `Cannot authenticate ${transport.peer}: dropped, as ${HANDSHAKE_LIMITS.pending} ` +
+                  "newer clients were going through the handshake",
+                { cause: error },
+              )
+              : error,
+          }),
       )
       .finally(() => {
-        this.#handshakes.delete(transport);
-        if (this.#waiters.length > 0) this.#acceptMore();
+        if (this.#handshakes.get(transport) === handshake) this.#handshakes.delete(transport);
+        this.#ending.delete(handshake);
       });
     this.#handshakes.set(transport, handshake);
+    this.#ending.add(handshake);
   }
 
   #deliver(result: Accepted): void {
@@ -398,7 +421,7 @@ export class Listener implements AsyncDisposable, Disposable {
   /** `await using listener = ...`: closes it and waits for handshakes under way to end. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await Promise.all(this.#handshakes.values());
+    await Promise.all(this.#ending);
   }
 
   /** `using listener = ...`: closes it. */

@@ -402,7 +402,7 @@ export class ShareableList {
     this.#write(i, value, encodeItem(value, `item ${index}`));
   }
 
-  /** How many items equal `value` (`===`, bytes by content). */
+  /** How many items equal `value` (`===`, bytes by content; NaN equals nothing, as in Python). */
   count(value: ShareableItem): number {
     let n = 0;
     for (const item of this) if (same(item, value)) n++;
@@ -471,5 +471,5 @@ function same(a: unknown, b: unknown): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) {
     return a.length === b.length && a.every((x, i) => x === b[i]);
   }
-  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+  return a === b; // NaN equals nothing, as in Python
 }

@@ -44,6 +44,22 @@ Deno.test("Connection.recvBytes(maxlength) refuses a longer message and keeps it
   b.close();
 });
 
+Deno.test("Connection.recvBytes(maxlength) on a pipe: maxlength is an integer >= 0", async () => {
+  const [a, b] = Pipe();
+  b.sendBytes(new Uint8Array(1));
+  for (const bad of [-1, 1.5, NaN, Infinity]) {
+    await assert.rejects(a.recvBytes(bad), RangeError, String(bad));
+  }
+  for (const bad of ["5", null, 5n]) {
+    await assert.rejects(a.recvBytes(bad as unknown as number), TypeError, String(bad));
+  }
+  assert.equal((await a.recvBytes(1)).length, 1, "nothing was taken meanwhile");
+  b.sendBytes(new Uint8Array(0));
+  assert.equal((await a.recvBytes(0)).length, 0);
+  a.close();
+  b.close();
+});
+
 Deno.test("A one-way pipe refuses the wrong direction; a closed handle refuses everything", async () => {
   const [reader, writer] = Pipe({ duplex: false });
   assert.ok(reader.readable && !reader.writable && writer.writable && !writer.readable);

@@ -3,7 +3,14 @@
 // standard says.
 
 import assert from "node:assert/strict";
-import { charsetFromContent, decodePage, encodingOf, prescan } from "../crawler/_encoding.ts";
+import {
+  charsetFromContent,
+  charsetOf,
+  decodePage,
+  encodingOf,
+  prescan,
+} from "../crawler/_encoding.ts";
+import { contentTypeOf } from "../crawler/_mime.ts";
 import { extractPage, resolve } from "../crawler/_html.ts";
 import { encodeQuery } from "../crawler/_query_encoding.ts";
 
@@ -59,6 +66,39 @@ Deno.test("decodePage() takes the BOM first, then the Content-Type charset, then
     encoding: "replacement",
     source: "content-type",
   });
+});
+
+Deno.test("the Content-Type charset is read as browsers read it: quoted strings, repeated headers", () => {
+  const cases: [string, string | undefined][] = [
+    // A charset inside a quoted parameter is not the charset (a regex took gbk).
+    ['text/html; x="; charset=gbk"; charset=utf-8', "utf-8"],
+    ['text/html; x="a\\"; charset=gbk"; charset=big5', "big5"],
+    ['text/html; charset="gbk"', "gbk"],
+    ['text/html; charset="gbk', "gbk"], // an unterminated quoted string ends the header
+    ['text/html; charset="g\\bk"', "gbk"],
+    ["text/html; charset=gbk; charset=utf-8", "gbk"], // the first wins
+    ["text/html;CHARSET = gbk", undefined], // no whitespace around "=" in a parameter
+    ["text/html; charset = gbk", undefined],
+    ["TEXT/HTML;CHARSET=GBK", "GBK"],
+    ["text/html; charset=", undefined],
+    ["text/html; charset=;charset=gbk", "gbk"],
+    ["text/html; charset", undefined],
+    ["charset=gbk", undefined], // not a MIME type
+    ["text/html charset=gbk", undefined],
+    // Headers.get() joins repeated headers with ", ": the last MIME type counts, and
+    // one of the same essence without a charset keeps the one before's.
+    ["text/html; charset=gbk, text/html", "gbk"],
+    ["text/html; charset=gbk, text/plain", undefined],
+    ["text/plain; charset=gbk, text/html; charset=big5", "big5"],
+    ['text/html; x=", text/plain"; charset=gbk', "gbk"],
+    ["text/html; charset=gbk, */*", "gbk"],
+  ];
+  for (const [header, charset] of cases) assert.equal(charsetOf(header), charset, header);
+  assert.equal(contentTypeOf('Text/HTML ; q="1"')?.essence, "text/html");
+  assert.equal(contentTypeOf("nonsense"), undefined);
+  // In a page: decoded as UTF-8, as a browser does, not as GBK.
+  const page = decodePage(bytes("\u4e2d"), 'text/html; x="; charset=gbk"; charset=utf-8');
+  assert.deepEqual([page.encoding, page.text], ["utf-8", "中"]);
 });
 
 Deno.test("prescan() finds <meta> charsets as the HTML standard's prescan does", () => {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { serveDemoSite } from "../crawler/demo_site.ts";
 import { serveHostile } from "./fixtures/hostile_server.ts";
+import { UsageError } from "../crawler/_args.ts";
+import { readUrlFile } from "../crawler/_url_file.ts";
 
 const cli = new URL("../crawler/cli.ts", import.meta.url);
 const config = new URL("../deno.json", import.meta.url);
@@ -31,12 +33,13 @@ class Child {
   readonly #waiters: (() => void)[] = [];
   readonly #reading: Promise<void>[];
 
-  constructor(args: string[]) {
+  /** @param readStdout false leaves stdout unread, as a reader that never reads does. */
+  constructor(args: string[], readStdout = true) {
     this.process = command(args).spawn();
-    this.#reading = [
-      this.#read(this.process.stdout, (text) => (this.stdout += text)),
-      this.#read(this.process.stderr, (text) => (this.stderr += text)),
-    ];
+    this.#reading = [this.#read(this.process.stderr, (text) => (this.stderr += text))];
+    if (readStdout) {
+      this.#reading.push(this.#read(this.process.stdout, (text) => (this.stdout += text)));
+    }
   }
 
   async #read(stream: ReadableStream<Uint8Array>, append: (text: string) => void) {
@@ -108,6 +111,11 @@ Deno.test("crawl CLI: a usage error exits 2 with one line saying what is wrong, 
         /^crawl: --depth must be an integer from 0 to 2147483647, got '1.5'$/,
       ],
       [[urls, "--depth"], /^crawl: --depth needs a value$/],
+      // Decimal digits only: no spaces, no sign.
+      [[urls, "--depth", " 5"], /^crawl: --depth must be an integer .*, got ' 5'$/],
+      [[urls, "--concurrency", "5 "], /^crawl: --concurrency must be an integer .*, got '5 '$/],
+      [[urls, "--timeout=+500"], /^crawl: --timeout must be an integer .*, got '\+500'$/],
+      [[urls, "--max-bytes", "0x10"], /^crawl: --max-bytes must be an integer .*, got '0x10'$/],
       [
         [urls, "--retries", "NaN"],
         /^crawl: --retries must be an integer from 0 to 100, got 'NaN'$/,
@@ -464,5 +472,148 @@ Deno.test("crawl CLI: a hostile Retry-After or Crawl-delay neither stalls the cr
   } finally {
     await robots.close();
     await pages.close();
+  }
+});
+
+Deno.test("crawl CLI: the URL file is read as a stream: a line over 64 KiB is skipped, over 1 GiB is refused", async () => {
+  const site = serveDemoSite({ pages: 3 });
+  try {
+    const long = `${site.url}${"x".repeat(70_000)}`;
+    await withUrls(`${site.url}\n${long}\n${site.url}page/1\n`, async (urls) => {
+      const { code, stdout, stderr } = await run([urls, "--quiet", "--no-robots"]);
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /urls\.txt:2: skipped, a line of more than 65536 bytes\n/);
+      assert.equal(records(stdout).length, 2);
+    });
+  } finally {
+    await site.close();
+  }
+  // The bounds, small: a file of more URLs, or more bytes, is a usage error.
+  await withUrls("http://a.test/\nhttp://b.test/\n# c\nhttp://c.test/\n", async (urls) => {
+    const said: string[] = [];
+    const limits = { maxLineBytes: 64, maxFileBytes: 1024, maxUrls: 3 };
+    assert.equal((await readUrlFile(urls, (l) => said.push(l), limits)).length, 3);
+    await assert.rejects(
+      () => readUrlFile(urls, (l) => said.push(l), { ...limits, maxUrls: 2 }),
+      (error: Error) =>
+        error instanceof UsageError && /has more than 2 URLs; split it/.test(error.message),
+    );
+    await assert.rejects(
+      () => readUrlFile(urls, (l) => said.push(l), { ...limits, maxFileBytes: 20 }),
+      (error: Error) =>
+        error instanceof UsageError && /is larger than 20 bytes/.test(error.message),
+    );
+    assert.deepEqual(said, []);
+  });
+  if (Deno.build.os !== "linux") return;
+  // An endless file (as /dev/zero, a FIFO the test feeds): read at most 1 GiB, in bounded memory.
+  await withUrls("", async (_, dir) => {
+    const fifo = `${dir}/endless`;
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    const child = command([fifo, "--quiet"]).spawn();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      try {
+        const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+        peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+        // The test's own guard: a reader that keeps what it reads is stopped here.
+        if (peak > 1024 ** 3) child.kill("SIGKILL");
+      } catch {
+        // Gone.
+      }
+    }, 20);
+    const writer = await Deno.open(fifo, { write: true });
+    const zeros = new Uint8Array(1024 * 1024); // no newline: one endless line
+    try {
+      for (let sent = 0; sent < 1.25 * 1024 ** 3;) sent += await writer.write(zeros);
+    } catch (error) {
+      assert.ok(error instanceof Deno.errors.BrokenPipe, String(error));
+    } finally {
+      writer.close();
+    }
+    const [{ code }, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+      child.stdout.cancel(),
+    ]);
+    clearInterval(sampler);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /^crawl: URLS_FILE '.*endless' is larger than 1073741824 bytes, the most/);
+    assert.ok(peak < 400 * 1024 * 1024, `peak RSS ${peak >> 20} MiB`);
+  });
+});
+
+Deno.test("crawl CLI: a second signal quits within a second even when stdout is a pipe nobody reads", async () => {
+  // Records of ~10 KB (150 links each): a 64 KiB pipe is full after a few.
+  const pad = "l".repeat(50);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    served++;
+    const path = new URL(request.url).pathname;
+    const links = path === "/"
+      ? Array.from({ length: 300 }, (_, i) => `<a href="/p${i}">p</a>`)
+      : Array.from({ length: 150 }, (_, i) => `<a href="${path}/${pad}${i}">l</a>`);
+    return new Response(`<title>${path}</title>${links.join("")}`, {
+      headers: { "content-type": "text/html" },
+    });
+  });
+  let served = 0;
+  try {
+    await withUrls(`http://127.0.0.1:${server.addr.port}/\n`, async (urls) => {
+      const child = new Child(
+        [urls, "--quiet", "--no-robots", "--depth", "1", "--concurrency", "4"],
+        false,
+      );
+      try {
+        // 40 pages fetched: at least 20 records made, the pipe full after 7.
+        while (served < 40) await new Promise((resolve) => setTimeout(resolve, 10));
+        child.process.kill("SIGINT");
+        await child.waitForStderr(/Stopping \(SIGINT\)/);
+        const second = performance.now();
+        child.process.kill("SIGTERM");
+        // A guard: a child that hangs is killed, and the test fails.
+        const guard = setTimeout(() => child.process.kill("SIGKILL"), 15_000);
+        const exit = await child.exit();
+        clearTimeout(guard);
+        assert.equal(exit, 143, child.stderr);
+        assert.ok(performance.now() - second < 10_000, `${performance.now() - second} ms`);
+        assert.match(child.stderr, /Crawl stopped at once by a second SIGTERM/);
+        assert.match(child.stderr, /did not complete within 1 s .* and may be cut short/);
+      } finally {
+        await child.process.stdout.cancel().catch(() => {});
+        await child.process.status;
+      }
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("crawl CLI: control characters from servers are escaped in CSV, and DEL and C1 in JSONL", async () => {
+  const title = "a\x1b]0;pwned\x07\x1b[2Jb\x7f\x9bc";
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response(`<title>${title}</title><p id="\x1b[31m">`, {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      }),
+  );
+  try {
+    await withUrls(`http://127.0.0.1:${server.addr.port}/\n`, async (urls) => {
+      const args = [urls, "--quiet", "--no-robots", "--select", "id=p@id"];
+      const csv = await run([...args, "--format", "csv"]);
+      assert.equal(csv.code, 0, csv.stderr);
+      const row = csv.stdout.split("\n")[1];
+      assert.ok(row.includes(",a\\x1b]0;pwned\\x07\\x1b[2Jb\\x7f\\x9bc,"), row);
+      assert.ok(row.endsWith(",\\x1b[31m"), row);
+      const jsonl = await run(args);
+      assert.equal(jsonl.code, 0, jsonl.stderr);
+      // Only newlines: JSON escapes every control character; the record is the same.
+      assert.ok(!/[\p{Cc}]/u.test(jsonl.stdout.replaceAll("\n", "")), jsonl.stdout);
+      const [record] = records(jsonl.stdout);
+      assert.equal(record.title, title);
+      assert.deepEqual(record.fields, { id: "\x1b[31m" });
+    });
+  } finally {
+    await server.shutdown();
   }
 });

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { crawl, type CrawlOptions, type CrawlRecord, newStats } from "../crawler/mod.ts";
 import { fetchOnce } from "../crawler/_fetch_task.ts";
+import { describeFetchError } from "../crawler/_fetch_error.ts";
+import { RobotsTxt } from "../crawler/robots.ts";
 import {
   CHARSET_SAMPLES,
   type HostileOptions,
@@ -358,5 +360,234 @@ Deno.test("crawl() rejects numeric options outside their range, naming the optio
       (error: Error) => error instanceof RangeError && error.message.includes(option),
       `${option}: ${value}`,
     );
+  }
+});
+
+/** A server of a few routes on 127.0.0.1, counting requests by path; unknown paths are 404s. */
+function serveRoutes(routes: Record<string, (request: Request) => Response>) {
+  const hits = new Map<string, number>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const { pathname } = new URL(request.url);
+    hits.set(pathname, (hits.get(pathname) ?? 0) + 1);
+    return routes[pathname]?.(request) ?? new Response("not found", { status: 404 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    hits: (path: string) => hits.get(path) ?? 0,
+    requests: () => [...hits.values()].reduce((a, b) => a + b, 0),
+    close: () => server.shutdown(),
+  };
+}
+
+const html = (body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) =>
+  new Response(body, { headers: { "content-type": "text/html", ...headers } });
+
+Deno.test("crawl() stops --select matching at the timeout, in the worker and in the main thread", async () => {
+  // *:nth-last-child(2) over 30k siblings: 4.5 x 10^8 steps, about 10 s of matching.
+  const site = serveRoutes({ "/": () => html("<title>t</title>" + "<p>x</p>".repeat(30_000)) });
+  try {
+    for (const parse of ["worker", "main"] as const) {
+      const started = performance.now();
+      const [record] = await collect([`${site.url}/`], {
+        parse,
+        timeoutMs: 1_000,
+        retries: 2,
+        selectors: [{ name: "x", css: "*:nth-last-child(2)" }],
+      });
+      const ms = performance.now() - started;
+      assert.equal(
+        record.error,
+        "timed out after 1000 ms parsing the page (matching --select x)",
+        parse,
+      );
+      assert.equal(record.status, 200);
+      assert.equal(record.fields, undefined);
+      assert.ok(ms < 1_000 + 4_000, `${parse}: ${Math.round(ms)} ms`);
+    }
+    assert.equal(site.hits("/"), 2, "a page that took too long to parse is not retried");
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("crawl() allows everything when robots.txt redirects to a Location that is not a URL", async () => {
+  await withServer(async (server) => {
+    const stats = newStats();
+    const [record] = await collect([`${server.url}page`], { robots: true, stats });
+    // RFC 9309 2.3.1.2: a redirect that cannot be followed leaves robots.txt unavailable.
+    assert.equal(record.error, undefined);
+    assert.equal(record.status, 200);
+    assert.equal(stats.robotsUnreachable + stats.blockedByRobots, 0);
+  }, { robots: () => new Response(null, { status: 301, headers: { location: "http://[" } }) });
+  // A page's redirect to it fails the page, saying so.
+  const site = serveRoutes({
+    "/": () => new Response(null, { status: 302, headers: { location: "http://[" } }),
+  });
+  try {
+    const [record] = await collect([`${site.url}/`], { retries: 2 });
+    assert.equal(record.error, "invalid redirect Location: http://[");
+    assert.equal(site.hits("/"), 1);
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("crawl() does not retry what cannot get better: a broken compressed body, a blocked port", async () => {
+  const gzip = new Uint8Array(
+    await new Response(
+      new Blob(["<title>zipped</title>".repeat(10_000)]).stream().pipeThrough(
+        new CompressionStream("gzip"),
+      ),
+    ).arrayBuffer(),
+  );
+  const site = serveRoutes({
+    "/gzip-cut": () => html(gzip.subarray(0, gzip.length >> 1), { "content-encoding": "gzip" }),
+    "/gzip-garbage": () => html("this is not gzip", { "content-encoding": "gzip" }),
+    "/br-garbage": () => html("nor is this brotli", { "content-encoding": "br" }),
+  });
+  try {
+    const stats = newStats();
+    const records = await collect(
+      [
+        `${site.url}/gzip-cut`,
+        `${site.url}/gzip-garbage`,
+        `${site.url}/br-garbage`,
+        "http://127.0.0.1:9/",
+      ],
+      { retries: 2, stats },
+    );
+    const error = (path: string) => records.find((r) => r.url.endsWith(path))!.error;
+    assert.match(
+      error("/gzip-cut")!,
+      /^body could not be decompressed \(unexpected end of file\) \(\d+ bytes read\)$/,
+    );
+    assert.match(
+      error("/gzip-garbage")!,
+      /^body could not be decompressed \(.+\) \(0 bytes read\)$/,
+    );
+    assert.match(error("/br-garbage")!, /^body could not be decompressed \(.+\) \(0 bytes read\)$/);
+    assert.equal(
+      error(":9/"),
+      'not fetched: port 9 is blocked (a "bad port" of the Fetch standard)',
+    );
+    assert.equal(stats.retries, 0);
+    assert.equal(site.requests(), 3);
+  } finally {
+    await site.close();
+  }
+  // What Deno's fetch says of a URL it cannot parse is not retried either.
+  assert.deepEqual(describeFetchError(new TypeError("Invalid URL: 'http://a b/'"), "response"), {
+    message: "invalid URL ('http://a b/')",
+    retriable: false,
+  });
+  assert.deepEqual(describeFetchError(new TypeError("fetch failed"), "response").retriable, true);
+});
+
+Deno.test("RobotsTxt reads Crawl-delay as a decimal number of seconds, nothing else", () => {
+  const delays: [string, number | undefined][] = [
+    ["2", 2],
+    ["1.5", 1.5],
+    [".5", 0.5],
+    ["1e3", 1000],
+    ["1e400", Infinity],
+    ["0x10", undefined], // Number() reads 16
+    ["0b11", undefined], // Number() reads 3
+    ["0o7", undefined],
+    ["Infinity", undefined],
+    ["-1", undefined],
+    ["+1", undefined],
+    ["1,5", undefined],
+    ["", undefined],
+  ];
+  for (const [value, seconds] of delays) {
+    const robots = RobotsTxt.parse(`User-agent: *\nCrawl-delay: ${value}\n`);
+    assert.equal(robots.crawlDelay("dmp-crawler/0.1"), seconds, value);
+  }
+});
+
+Deno.test("crawl() takes no new URL while records wait for the consumer, and goes on when it takes them", async () => {
+  const pages = 600;
+  const links = Array.from({ length: pages }, (_, i) => `<a href="/p${i}">p</a>`).join("");
+  const site = serveRoutes({ "/": () => html(`<title>start</title>${links}`) });
+  // The /pN pages are 404s: records all the same.
+  try {
+    const stats = newStats();
+    const records = crawl([`${site.url}/`], {
+      ...quick,
+      depth: 1,
+      concurrency: 4,
+      perHost: 4,
+      retries: 0,
+      stats,
+    });
+    const first = await records.next();
+    assert.equal(first.value?.url, `${site.url}/`);
+    // The consumer holds on to its record: the crawl fills its backlog (64
+    // records, concurrency x 4 but at least 64), then stops taking URLs.
+    const deadline = performance.now() + 20_000;
+    while (!(stats.pages >= 1 + 64 && stats.inFlight === 0)) {
+      assert.ok(performance.now() < deadline, `stuck at ${stats.pages} records`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const served = site.requests();
+    assert.ok(served <= 1 + 64 + 4 + 4, `${served} requests while the consumer waited`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(site.requests(), served, "no request while the backlog is full");
+    // Taking records lets it go on, to the end.
+    let count = 1;
+    for await (const _ of records) count++;
+    assert.equal(count, 1 + pages);
+  } finally {
+    await site.close();
+  }
+});
+
+Deno.test("crawl() refuses an unknown option, naming the closest, and a string for urls, at the call", () => {
+  assert.throws(
+    () => crawl(["http://127.0.0.1:1/"], { timeout: 5 } as CrawlOptions),
+    (error: Error) =>
+      error instanceof TypeError &&
+      error.message === "Cannot crawl: unknown option 'timeout'; did you mean 'timeoutMs'?",
+  );
+  assert.throws(
+    () => crawl(["http://127.0.0.1:1/"], { proceses: 2 } as CrawlOptions),
+    /unknown option 'proceses'; did you mean 'processes'\?/,
+  );
+  assert.throws(
+    () => crawl("http://127.0.0.1:1/" as unknown as string[]),
+    (error: Error) =>
+      error instanceof TypeError && /not a string; pass \[url\]/.test(error.message),
+  );
+  assert.throws(() => crawl(42 as unknown as string[]), TypeError);
+  assert.throws(
+    () => crawl(["ftp://x/"]),
+    /Cannot crawl 'ftp:\/\/x\/': not an absolute http\(s\) URL/,
+  );
+  assert.throws(() => crawl(["http://127.0.0.1:1/"], { depth: -1 }), RangeError);
+});
+
+Deno.test("crawl() cuts long URLs in its messages: redirect targets, loops", async () => {
+  const long = "a".repeat(100_000);
+  const site = serveRoutes({
+    "/far": () => new Response(null, { status: 302, headers: { location: `ftp://x/${long}` } }),
+    "/l1": () =>
+      new Response(null, { status: 302, headers: { location: `/l2?${"b".repeat(5_000)}` } }),
+    "/l2": () => new Response(null, { status: 302, headers: { location: "/l1" } }),
+  });
+  try {
+    const records = await collect([`${site.url}/far`, `${site.url}/l1`]);
+    const far = records.find((r) => r.url.endsWith("/far"))!.error!;
+    assert.ok(far.startsWith(`redirect to a non-http(s) URL: ftp://x/aaaa`), far.slice(0, 60));
+    assert.ok(far.endsWith(`… [${8 + 100_000 - 2048} more characters]`), far.slice(-60));
+    const loop = records.find((r) => r.url.endsWith("/l1"))!.error!;
+    assert.match(
+      loop,
+      new RegExp(
+        `^redirect loop: ${site.url}/l1 -> ${site.url}/l2\\?b+… \\[\\d+ more characters\\] -> ${site.url}/l1$`,
+      ),
+    );
+    assert.ok(loop.length < 2_200, `${loop.length} characters`);
+  } finally {
+    await site.close();
   }
 });

@@ -331,3 +331,149 @@ Deno.test("crawl --state FILE: a state file cut in half is refused with a clear 
     await web.close();
   }
 });
+
+Deno.test("crawl --state FILE: a second signal while stdout is not read quits at once; the next run writes again what was not acknowledged", async () => {
+  // Records of ~10 KB (150 links each): the 64 KiB pipe is full after a few.
+  const pad = "l".repeat(50);
+  let served = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    served++;
+    const path = new URL(request.url).pathname;
+    const links = path === "/"
+      ? Array.from({ length: 200 }, (_, i) => `<a href="/p${i}">p</a>`)
+      : Array.from({ length: 150 }, (_, i) => `<a href="${path}/${pad}${i}">l</a>`);
+    return new Response(`<title>${path}</title>${links.join("")}`, {
+      headers: { "content-type": "text/html" },
+    });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    await withDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/urls.txt`, `${base}/\n`);
+      const args = [
+        "run",
+        "-A",
+        "--config",
+        config,
+        cli,
+        `${dir}/urls.txt`,
+        "--quiet",
+        "--no-robots",
+        "--depth",
+        "1",
+        "--concurrency",
+        "4",
+        "--state",
+        `${dir}/s.db`,
+      ];
+      const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
+        .spawn();
+      let stderr = "";
+      const stderrDone = (async () => {
+        for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+          stderr += chunk;
+        }
+      })();
+      // 40 pages fetched: the pipe, not read, is full.
+      while (served < 40) await new Promise((resolve) => setTimeout(resolve, 10));
+      child.kill("SIGINT");
+      while (!stderr.includes("Stopping (SIGINT)")) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const second = performance.now();
+      child.kill("SIGINT");
+      // A guard: a child that hangs is killed, and the test fails.
+      const guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const status = await child.status;
+      clearTimeout(guard);
+      // What the pipe holds, read only now: whole records, then perhaps a cut one.
+      const first = await new Response(child.stdout).text();
+      await stderrDone;
+      assert.equal(status.code, 130, stderr);
+      assert.ok(performance.now() - second < 10_000);
+      const lines = first.split("\n");
+      const whole = lines.slice(0, -1).map((line) => JSON.parse(line).url as string);
+      assert.ok(whole.length >= 3, `${whole.length} records in the pipe`);
+      // The next run resumes: what the first did not acknowledge comes again.
+      const again = await run(args.slice(5));
+      assert.equal(again.code, 0, again.stderr);
+      const all = new Set([...whole, ...urlsOf(again.stdout)]);
+      assert.equal(all.size, 201, "every page, at least once");
+      assert.match(again.stderr, /The whole crawl[^]*pages +201 \(ok 201, failed 0\)/);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("crawl({ state }): a state file of format 1 (the queue before it was one table) is converted when opened, its queue kept", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) =>
+      new Response(`<title>${new URL(request.url).pathname}</title>`, {
+        headers: { "content-type": "text/html" },
+      }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    await withDir(async (dir) => {
+      const path = `${dir}/old.db`;
+      const db = new DatabaseSync(path);
+      db.exec(FORMAT_1_SCHEMA);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('format', 'dmp-crawl-state 1')").run();
+      const host = `127.0.0.1:${server.addr.port}`;
+      // Two pages queued by a crawl of format 1, and their counters.
+      for (const [id, path] of [[7, "/b"], [3, "/a"]] as const) {
+        const url = `${base}${path}`;
+        const job = { kind: "page", url, hop: url, seed: url, depth: 0, attempt: 0, chain: [url] };
+        db.prepare("INSERT INTO seen (key) VALUES (?)").run(url);
+        db.prepare(
+          "INSERT INTO queue (id, key, host, robots, ready, job) VALUES (?, ?, ?, 0, 0, ?)",
+        )
+          .run(id, url, host, JSON.stringify({ ...job, firstAt: 0 }));
+      }
+      db.prepare("INSERT INTO hosts VALUES (?, 0, 0, 0, 0, 0)").run(host);
+      db.exec(`INSERT INTO counts VALUES ('frontier:seen', 2), ('frontier:queued', 2)`);
+      db.close();
+      const options = { state: path, robots: false, processes: 1, perHost: 1 };
+      const titles = (await Array.fromAsync(crawl([], options))).map((r) => r.title);
+      assert.deepEqual(titles, ["/a", "/b"], "in the order they were queued");
+      const after = new DatabaseSync(path);
+      const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
+      after.close();
+      assert.deepEqual({ ...format }, { value: "dmp-crawl-state 2" });
+      // And it opens again as format 2.
+      assert.deepEqual(
+        await Array.fromAsync(crawl([`${base}/c`], options)).then((r) => r.length),
+        1,
+      );
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** The schema of a crawl state of format 1, as the previous version created it. */
+const FORMAT_1_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE queue (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+  robots INTEGER NOT NULL, ready REAL NOT NULL, job TEXT NOT NULL);
+CREATE INDEX queue_head ON queue (host, robots, ready, id);
+CREATE TABLE leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL,
+  job TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX leases_token ON leases (token);
+CREATE TABLE hosts (host TEXT PRIMARY KEY, active INTEGER NOT NULL, next_at REAL NOT NULL,
+  crawl_delay REAL NOT NULL, pending INTEGER NOT NULL, ready_at REAL) WITHOUT ROWID;
+CREATE INDEX hosts_ready ON hosts (ready_at) WHERE ready_at IS NOT NULL;
+CREATE TABLE origins (origin TEXT PRIMARY KEY, verdict TEXT) WITHOUT ROWID;
+CREATE TABLE counts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (token TEXT PRIMARY KEY, machine TEXT NOT NULL, hostname TEXT NOT NULL,
+  pid INTEGER NOT NULL, started TEXT NOT NULL, writer TEXT NOT NULL, expires REAL NOT NULL)
+  WITHOUT ROWID;
+CREATE INDEX runs_expires ON runs (expires);
+CREATE TABLE writers (name TEXT PRIMARY KEY, token TEXT NOT NULL, adoptable INTEGER NOT NULL,
+  seq INTEGER NOT NULL, checkpoint INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE outbox (writer TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY (writer, seq)) WITHOUT ROWID;
+`;

@@ -25,15 +25,20 @@ function reference(html: string, url: string): { title: string | null; links: st
   const document = parse(html, { scriptingEnabled: false }) as unknown as Node;
   let titleNode: Node | undefined;
   let base: string | undefined;
+  let baseSeen = false;
   const hrefs: string[] = [];
   const walk = (node: Node) => {
     if (node.tagName && node.namespaceURI === HTML_NS) {
       const href = node.attrs?.find((a) => a.name === "href")?.value;
       if (node.tagName === "title" && !titleNode) titleNode = node;
-      if (node.tagName === "base" && base === undefined && href !== undefined) {
+      if (node.tagName === "base" && !baseSeen && href !== undefined) {
+        // HTML's "set the frozen base URL": the first <base href> only; an
+        // invalid, data: or javascript: one leaves the document's URL.
+        baseSeen = true;
         try {
-          base = new URL(href, url).href;
-        } catch { /* ignored, as browsers do */ }
+          const frozen = new URL(href, url);
+          if (frozen.protocol !== "data:" && frozen.protocol !== "javascript:") base = frozen.href;
+        } catch { /* the fallback base URL, as browsers do */ }
       }
       if ((node.tagName === "a" || node.tagName === "area") && href !== undefined) hrefs.push(href);
     }
@@ -90,6 +95,47 @@ Deno.test("extractPage() handles base href, fragments, schemes, entities and svg
     "http://site.test/docs/y.html",
   ]);
   assert.equal(extractPage("<p>no title</p>", "http://a.test/").title, null);
+});
+
+Deno.test("extractPage() takes the first <base href> as the HTML standard does, agreeing with parse5", () => {
+  const url = "http://site.test/dir/page";
+  const links = `<a href="rel">r</a><a href="/abs">a</a><a href="https://other.test/x">o</a>`;
+  const cases: [string, string[]][] = [
+    // data: and javascript: bases are not used: links resolve against the page.
+    [`<base href="javascript:alert(1)">`, [`http://site.test/dir/rel`, `http://site.test/abs`]],
+    [`<base href="data:text/html,x">`, [`http://site.test/dir/rel`, `http://site.test/abs`]],
+    // An invalid first base: the page's URL, and a later base does not count.
+    [`<base href="http://[">< base><base href="/later/">`, [
+      `http://site.test/dir/rel`,
+      `http://site.test/abs`,
+    ]],
+    [`<base href="javascript:x"><base href="/later/">`, [
+      `http://site.test/dir/rel`,
+      `http://site.test/abs`,
+    ]],
+    // Any other base is the base, even one that makes relative links non-http(s).
+    [`<base href="file:///etc/">`, []],
+    [`<base href="mailto:a@b.test">`, []],
+    [`<base href="/other/">`, [`http://site.test/other/rel`, `http://site.test/abs`]],
+    [`<base target="_top"><base href="https://b.test/x/">`, [
+      `https://b.test/x/rel`,
+      `https://b.test/abs`,
+    ]],
+  ];
+  for (const [head, expected] of cases) {
+    const html = `<head>${head}</head><body>${links}</body>`;
+    const want = [...expected, "https://other.test/x"];
+    assert.deepEqual(extractPage(html, url).links, want, head);
+    assert.deepEqual(reference(html, url).links, want, `parse5: ${head}`);
+  }
+});
+
+Deno.test("extractPage() cuts a title longer than 4096 characters, saying how much", () => {
+  const page = extractPage(`<title>${"T".repeat(100_000)}</title>`, "http://a.test/");
+  assert.equal(page.title, `${"T".repeat(4096)}… [95904 more characters]`);
+  // Not inside a surrogate pair.
+  const emoji = extractPage(`<title>${"x".repeat(4095)}😀😀</title>`, "http://a.test/").title!;
+  assert.ok(emoji.startsWith(`${"x".repeat(4095)}… [`), emoji.slice(4090, 4100));
 });
 
 // The linear parser (crawler/_parser.ts) against htmlparser2's own Parser,
@@ -192,6 +238,49 @@ Deno.test("parsing stops at its deadline with a ParseDeadlineError", () => {
     });
     assert.ok(performance.now() - started < 5_000);
   }
+});
+
+Deno.test("--select stops at the deadline even when matching a selector is quadratic", () => {
+  // 30k siblings: *:nth-last-child(2) looks at every later sibling of each, 4.5 x 10^8
+  // steps (10 s here), checked only between selectors before.
+  const html = "<p>x</p>".repeat(30_000);
+  for (const css of ["*:nth-last-child(2)", "p:nth-last-of-type(2) ~ p:nth-last-child(3)"]) {
+    const started = performance.now();
+    assert.throws(
+      () => select(html, [{ name: "f", css }], performance.now() + 300),
+      (error) => error instanceof ParseDeadlineError && error.message === "matching --select f",
+      css,
+    );
+    const ms = performance.now() - started;
+    assert.ok(ms < 300 + 2_000, `${css}: ${Math.round(ms)} ms`);
+  }
+  // With time enough, the same selector matches.
+  assert.deepEqual(
+    select("<p>a</p><p>b</p><p>c</p>", [{ name: "f", css: "*:nth-last-child(2)" }]),
+    {
+      f: "b",
+    },
+  );
+});
+
+Deno.test("resolving links stops at the deadline too, after the parse", () => {
+  const hrefs = Array.from({ length: 5_000 }, (_, i) => `/p${i}?q=中文`);
+  assert.equal(resolveLinks(hrefs, "http://a.test/", "gbk").length, 5_000);
+  assert.throws(
+    () => resolveLinks(hrefs, "http://a.test/", "gbk", performance.now() - 1),
+    (error) =>
+      error instanceof ParseDeadlineError &&
+      /^resolving links: stopped after \d+ of 5000$/.test(error.message),
+  );
+});
+
+Deno.test("--select cuts a field longer than 65536 characters, saying how much", () => {
+  const fields = select(`<article>${"w ".repeat(30_000)}</article><p id="${"i".repeat(70_000)}">`, [
+    { name: "text", css: "article" },
+    { name: "id", css: "p", attr: "id" },
+  ]);
+  assert.ok(fields.text === "w ".repeat(30_000).trim(), "60k characters are kept whole");
+  assert.ok(fields.id === `${"i".repeat(65_536)}… [4464 more characters]`, fields.id?.slice(-40));
 });
 
 Deno.test("--select builds a tree at most 512 deep, as Chromium, so deep pages stay cheap", () => {

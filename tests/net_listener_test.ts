@@ -138,6 +138,13 @@ Deno.test("Connection over a socket: recvBytes(maxlength) of a longer message th
   });
   assert.equal((await server.recvBytes(10)).length, 10);
   await assert.rejects(server.recvBytes(-1), RangeError);
+  // maxlength is an integer >= 0: nothing is read for one that is not.
+  await client.sendBytes(new Uint8Array(1));
+  for (const bad of [1.5, NaN]) await assert.rejects(server.recvBytes(bad), RangeError);
+  for (const bad of ["5", null]) {
+    await assert.rejects(server.recvBytes(bad as unknown as number), TypeError);
+  }
+  assert.equal((await server.recvBytes(1)).length, 1);
 });
 
 Deno.test("Connection over a socket: recvBytesInto, and BufferTooShort with the message in it", async () => {
@@ -224,6 +231,21 @@ Deno.test("Listener: without an authkey the host '' is 127.0.0.1; with one, ever
   assert.equal((open.address as [string, number])[0], "127.0.0.1");
   using guarded = new Listener(["", 0], { authkey: "abc" });
   assert.equal((guarded.address as [string, number])[0], "0.0.0.0");
+});
+
+Deno.test("An empty authkey is no authkey: loopback for the host '', and no handshake", async () => {
+  for (const authkey of ["", new Uint8Array(0)]) {
+    await using listener = new Listener(["", 0], { authkey });
+    assert.equal((listener.address as [string, number])[0], "127.0.0.1");
+    // A Client with an empty key, and one with none, connect without a handshake.
+    for (const clientKey of [authkey, undefined]) {
+      const accepting = listener.accept();
+      using conn = await Client(listener.address, { authkey: clientKey, handshakeTimeout: 5000 });
+      using served = await accepting;
+      await conn.send("no key");
+      assert.equal(await served.recv(), "no key");
+    }
+  }
 });
 
 Deno.test("Listener and Client refuse bad addresses and options with a message", async () => {

@@ -13,7 +13,7 @@ import {
   Queue,
   RemoteError,
 } from "../mod.ts";
-import { type Counter, getQueue, makeCounter, makeNumber } from "./fixtures/net_manager_tasks.ts";
+import { Counter, getQueue, makeCounter, makeNumber } from "./fixtures/net_manager_tasks.ts";
 
 const TASKS = new URL("./fixtures/net_manager_tasks.ts", import.meta.url).href;
 
@@ -21,8 +21,10 @@ class StartedManager extends BaseManager {
   declare getQueue: () => Promise<AutoProxy<Queue<unknown>>>;
   declare makeCounter: (start?: number) => Promise<AutoProxy<Counter>>;
   declare makeNumber: () => Promise<BaseProxy>;
+  declare Counter: () => Promise<AutoProxy<Counter>>;
 }
 StartedManager.register("getQueue", getQueue);
+StartedManager.register("Counter", Counter); // a class: constructed with new
 StartedManager.register("makeCounter", makeCounter);
 StartedManager.register("makeNumber", makeNumber);
 
@@ -50,6 +52,9 @@ Deno.test("BaseManager.start(): objects on a server thread, reached through prox
   // A second proxy from the same callable is another object.
   const other = await manager.makeCounter();
   assert.equal(await other.read(), 0);
+  // An exported class travels by reference too, and the server constructs it.
+  const made = await manager.Counter();
+  assert.equal(await made.increment(3), 3);
 });
 
 Deno.test("BaseManager proxies: calls run side by side, errors come back as themselves", async () => {
@@ -158,11 +163,125 @@ Deno.test("BaseManager: a wrong authkey is refused, and the server goes on", asy
   await using s = serve("right");
   const wrong = new ClosureManager({ address: s.server.address, authkey: "wrong" });
   await assert.rejects(wrong.connect(), AuthenticationError);
+  // Without a key: told the server asks for one (not that it is no manager).
   const none = new ClosureManager({ address: s.server.address });
-  await assert.rejects(none.connect(), /Cannot connect to the manager|AuthenticationError/);
+  await assert.rejects(none.connect(), (e: Error) => {
+    assert.ok(e instanceof AuthenticationError, String(e));
+    assert.match(e.message, /it asks for an authkey/);
+    return true;
+  });
   await using right = new ClosureManager({ address: s.server.address, authkey: "right" });
   await right.connect();
   assert.equal(await (await right.getQueue()).qsize(), 0);
+});
+
+Deno.test("BaseManager: an empty authkey is none: the host '' is 127.0.0.1, no handshake", async () => {
+  for (const authkey of ["", new Uint8Array(0)]) {
+    const server = new ClosureManager({ address: ["", 0], authkey }).getServer();
+    const serving = server.serveForever();
+    try {
+      assert.equal((server.address as [string, number])[0], "127.0.0.1");
+      await using manager = new ClosureManager({ address: server.address, authkey });
+      await manager.connect();
+      assert.equal(await (await manager.getQueue()).qsize(), 0);
+      await using keyless = new ClosureManager({ address: server.address });
+      await keyless.connect();
+    } finally {
+      server.close();
+      await serving;
+    }
+  }
+});
+
+class Maths {
+  #factor: number;
+  constructor(factor = 1) {
+    this.#factor = factor;
+  }
+  times(n: number): number {
+    return n * this.#factor;
+  }
+  nothing(): void {}
+  echo<T>(value: T): T {
+    return value;
+  }
+}
+
+/** Methods named as the proxy's own members. */
+class Clashing {
+  released = 0;
+  release(): string {
+    this.released++;
+    return "the object's release";
+  }
+  then(): string {
+    return "the object's then";
+  }
+  callMethod(): string {
+    return "the object's callMethod";
+  }
+  /** A result that awaiting would never settle. */
+  thenable(): { then(): void } {
+    return { then() {} };
+  }
+}
+
+class ClassManager extends BaseManager {
+  declare Maths: (factor?: number) => Promise<AutoProxy<Maths>>;
+  declare getMap: () => Promise<AutoProxy<Map<string, number>>>;
+  declare Clashing: () => Promise<AutoProxy<Clashing>>;
+}
+ClassManager.register("Maths", Maths);
+ClassManager.register("getMap", Map);
+ClassManager.register("Clashing", Clashing);
+
+Deno.test("BaseManager.register with a class: the server constructs it, with the call's arguments", async () => {
+  const server = new ClassManager().getServer();
+  const serving = server.serveForever();
+  try {
+    await using manager = new ClassManager({ address: server.address });
+    await manager.connect();
+    const maths = await manager.Maths(6);
+    assert.equal(await maths.times(7), 42);
+    assert.equal(await (await manager.Maths()).times(7), 7);
+    const map = await manager.getMap(); // a built-in class
+    await map.set("a", 1);
+    assert.equal(await map.get("a"), 1);
+    assert.equal(await map.get("absent"), undefined);
+    // undefined comes back as undefined, not null.
+    assert.equal(await maths.nothing(), undefined);
+    assert.equal(await maths.echo(undefined), undefined);
+    assert.equal(await maths.echo(null), null);
+    assert.deepEqual(await maths.echo([undefined, null]), [undefined, null]);
+  } finally {
+    server.close();
+    await serving;
+  }
+});
+
+Deno.test("BaseManager proxies: methods named as a proxy's own members stay the proxy's", async () => {
+  const server = new ClassManager().getServer();
+  const serving = server.serveForever();
+  try {
+    await using manager = new ClassManager({ address: server.address });
+    await manager.connect();
+    // Awaiting it does not call its then() (typed as a plain proxy: the class's then() would confuse await).
+    const clashing = await (manager.Clashing() as unknown as Promise<BaseProxy>);
+    assert.ok(clashing instanceof BaseProxy);
+    assert.equal(clashing.release, BaseProxy.prototype.release);
+    assert.equal(clashing.callMethod, BaseProxy.prototype.callMethod);
+    assert.equal((clashing as unknown as Record<string, unknown>).then, undefined);
+    // The object's methods of those names are reached through callMethod().
+    assert.equal(await clashing.callMethod("release"), "the object's release");
+    assert.equal(await clashing.callMethod("then"), "the object's then");
+    assert.equal(await clashing.callMethod("callMethod"), "the object's callMethod");
+    await assert.rejects(clashing.callMethod("thenable"), /then\(\) method that is not a Promise/);
+    clashing.release();
+    await assert.rejects(clashing.callMethod("release"), /the proxy was released/);
+  } finally {
+    server.close();
+    await serving;
+  }
 });
 
 Deno.test("BaseManager: a client that drops mid-call does not take the server down", async () => {
@@ -253,6 +372,27 @@ Deno.test("BaseManager.register: checks the typeid, the callable and exposed; su
   assert.equal(typeof b.fromB, "function");
   assert.equal(Object.hasOwn(a, "fromB"), false);
   assert.throws(() => new BaseManager({ authkey: 1 as unknown as string }), TypeError);
+  // The manager's members, BaseManager's and the subclass's own, cannot be replaced;
+  // a typeid can be registered again.
+  class C extends BaseManager {
+    myMethod(): number {
+      return 1;
+    }
+  }
+  for (const name of ["connect", "address", "getServer", "shutdown", "toString", "myMethod"]) {
+    assert.throws(() => C.register(name), /has a member of that name/, name);
+  }
+  assert.equal(new C().myMethod(), 1);
+  C.register("fromA");
+  C.register("fromA", () => new Map());
+  // An exposed name that a proxy has itself is refused.
+  for (const name of ["release", "callMethod", "typeid", "then", "constructor", "toString"]) {
+    assert.throws(
+      () => C.register("x", undefined, { exposed: ["get", name] }),
+      new RegExp(`a proxy has a member '${name}' of its own`),
+      name,
+    );
+  }
 });
 
 Deno.test("BaseManager and Python's managers do not talk (pickle): each side says so", async () => {

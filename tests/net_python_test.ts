@@ -109,8 +109,12 @@ function runPython(python: string, script: string, args: string[]) {
 
 const reversed = (bytes: Uint8Array) => bytes.slice().reverse();
 
+/** The first interpreter found, whatever its version. */
+let anyPython: string | undefined;
+
 for (const version of ["3.11", "3.12", "3.13"]) {
   const python = await findPython(version);
+  anyPython ??= python;
   if (!python) {
     console.log(`NOTICE: Python ${version} is not on this machine: its interop tests are skipped`);
   }
@@ -186,3 +190,19 @@ for (const version of ["3.11", "3.12", "3.13"]) {
     },
   });
 }
+
+Deno.test({
+  name: "Python Listener with authkey b'', Deno Client with authkey '': neither asks for a key",
+  ignore: !anyPython,
+  async fn() {
+    const py = runPython(anyPython!, SERVER, [""]);
+    const port = Number(await py.line());
+    using conn = await Client(["127.0.0.1", port], { authkey: "", handshakeTimeout: 5000 });
+    const sending = conn.sendBytes(new TextEncoder().encode("abc"));
+    assert.deepEqual(await conn.recvBytes(), new TextEncoder().encode("cba"));
+    await sending;
+    conn.close();
+    assert.equal(await py.line(), "served");
+    await py.end();
+  },
+});

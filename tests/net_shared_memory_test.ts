@@ -112,7 +112,7 @@ Deno.test(`SharedMemory: at most ${MAX_SEGMENTS} blocks at once`, () => {
   try {
     assert.throws(() => {
       for (;;) blocks.push(new SharedMemory({ create: true, size: 1 }));
-    }, /segments exist \(unlink some\)/);
+    }, /blocks exist at once \(unlink some/);
     assert.ok(blocks.length <= MAX_SEGMENTS);
   } finally {
     for (const block of blocks) {
@@ -122,6 +122,48 @@ Deno.test(`SharedMemory: at most ${MAX_SEGMENTS} blocks at once`, () => {
   }
   using again = new SharedMemory({ create: true, size: 1 });
   again.unlink();
+});
+
+Deno.test("SharedMemory: freed entries are reused whatever their size; the limit is on blocks alive at once", () => {
+  // One block alive at a time, each bigger than every freed one: more creations than
+  // there are directory entries.
+  for (let i = 0; i < MAX_SEGMENTS + 100; i++) {
+    const shm = new SharedMemory({ create: true, size: 64 * (i + 1) });
+    shm.close();
+    shm.unlink();
+  }
+  // A freed entry whose block is still open (unlinked) counts until its last handle closes.
+  const open = new SharedMemory({ create: true, size: 8 });
+  open.unlink();
+  using after = new SharedMemory({ create: true, size: 1_000_000 });
+  assert.ok(after.buf.every((b) => b === 0));
+  after.unlink();
+  open.close();
+});
+
+Deno.test("SharedMemory: a small block takes and zeroes only its bytes of a big freed one", () => {
+  const MiB = 1024 * 1024;
+  const big = new SharedMemory({ create: true, size: 16 * MiB });
+  big.buf.fill(0xff);
+  const bigStart = big.buf.byteOffset;
+  const grownTo = big.buf.buffer.byteLength;
+  big.close();
+  big.unlink();
+  const small = new SharedMemory({ create: true, size: 8 });
+  assert.equal(small.buf.byteOffset, bigStart, "it takes the freed bytes");
+  assert.ok(small.buf.every((b) => b === 0), "zeroed");
+  // The bytes past it (64-byte aligned) were not cleared: only the size asked for is.
+  const past = new Uint8Array(small.buf.buffer, bigStart + 64, 64);
+  assert.ok(past.every((b) => b === 0xff), "the rest of the freed block is left as it was");
+  // The rest of the freed block takes another block, without growing the program's block.
+  const half = new SharedMemory({ create: true, size: 8 * MiB });
+  assert.ok(half.buf.byteOffset > bigStart && half.buf.byteOffset < bigStart + 16 * MiB);
+  assert.equal(half.buf.buffer.byteLength, grownTo);
+  assert.ok(half.buf.every((b) => b === 0), "zeroed");
+  for (const shm of [small, half]) {
+    shm.close();
+    shm.unlink();
+  }
 });
 
 Deno.test("ShareableList: every kind of item, read and written in shared memory", () => {
@@ -139,6 +181,10 @@ Deno.test("ShareableList: every kind of item, read and written in shared memory"
   sl.set(4, 12n);
   assert.equal(sl[4], 12n);
   assert.equal(sl.count(12n), 1);
+  sl[0] = NaN;
+  assert.equal(sl.count(NaN), 0, "NaN equals nothing, as in Python");
+  assert.throws(() => sl.index(NaN), /Cannot find NaN/);
+  sl[0] = 2 ** 53;
   assert.equal(sl.index(true), 3);
   assert.equal(sl.index(new Uint8Array([1, 2, 3])), 5);
   assert.throws(() => sl.index("absent"), /Cannot find "absent"/);

@@ -9,6 +9,7 @@ import {
   deliverChallenge,
   frameHeader,
   HANDSHAKE,
+  HANDSHAKE_LIMITS,
   parseFrameHeader,
 } from "../lib/_python_wire.ts";
 import { AuthenticationError, Client, EOFError, Listener, Pipe } from "../mod.ts";
@@ -212,6 +213,63 @@ Deno.test("Listener: a client that sends nothing fails its accept() after handsh
   silent.close();
 });
 
+Deno.test("Listener: seventy silent clients do not hold up a good one (every handshake runs at once)", async () => {
+  await using listener = new Listener(["127.0.0.1", 0], {
+    authkey: "abc",
+    handshakeTimeout: 60_000,
+  });
+  const silent: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 70; i++) silent.push(await rawConnect(listener));
+    const accepting = listener.accept();
+    // (Before, 64 handshakes at a time held the rest in the backlog for handshakeTimeout.)
+    using good = await Client(listener.address, { authkey: "abc", handshakeTimeout: 10_000 });
+    using served = await accepting;
+    await good.send("in");
+    assert.equal(await served.recv(), "in");
+  } finally {
+    for (const conn of silent) conn.close();
+  }
+});
+
+Deno.test("Listener: beyond the limit of handshakes under way, the oldest is dropped for the newest", async () => {
+  const limit = HANDSHAKE_LIMITS.pending;
+  HANDSHAKE_LIMITS.pending = 4;
+  const silent: Deno.Conn[] = [];
+  try {
+    await using listener = new Listener(["127.0.0.1", 0], {
+      authkey: "abc",
+      handshakeTimeout: 60_000,
+    });
+    for (let i = 0; i < 10; i++) silent.push(await rawConnect(listener));
+    const client = Client(listener.address, { authkey: "abc", handshakeTimeout: 10_000 });
+    let dropped = 0;
+    let served: Awaited<ReturnType<Listener["accept"]>> | undefined;
+    while (!served) {
+      try {
+        served = await listener.accept();
+      } catch (error) {
+        assert.ok(error instanceof AuthenticationError);
+        assert.match(error.message, /dropped, as 4 newer clients were going through/);
+        dropped++;
+      }
+    }
+    assert.ok(dropped >= 1);
+    using good = await client;
+    using _served = served;
+    await good.send("in");
+    assert.equal(await served.recv(), "in");
+    // The seven oldest silent clients were hung up on (after their challenge).
+    for (const conn of silent.slice(0, 7)) {
+      const buffer = new Uint8Array(256);
+      while (await conn.read(buffer) !== null);
+    }
+  } finally {
+    HANDSHAKE_LIMITS.pending = limit;
+    for (const conn of silent) conn.close();
+  }
+});
+
 Deno.test("Listener: garbage instead of an answer, or a peer that leaves, is an AuthenticationError; the next accept goes on", async () => {
   await using listener = new Listener(["127.0.0.1", 0], { authkey: "abc" });
   const accepting = listener.accept();
@@ -271,6 +329,33 @@ Deno.test("Connection: a peer that claims a huge length makes the buffer grow on
   raw.close();
   await assert.rejects(receiving, /ended in the middle of a message/);
   assert.ok(Deno.memoryUsage().rss < 2 ** 31);
+});
+
+Deno.test("Connection: a header claiming 64 MiB allocates nothing near it until the bytes arrive", async () => {
+  await using listener = new Listener();
+  const raws: Deno.Conn[] = [];
+  const conns = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      const accepting = listener.accept();
+      raws.push(await rawConnect(listener));
+      conns.push(await accepting);
+    }
+    for (const raw of raws) await writeAll(raw, new Uint8Array([0x03, 0xff, 0xff, 0xf0]));
+    for (const conn of conns) assert.ok(await conn.poll(10_000), "the header arrived");
+    const before = Deno.memoryUsage().external;
+    // Each receive reads on, making room for the frame: room for what may come next only.
+    const receiving = conns.map((conn) => conn.recvBytes().catch((e: Error) => e));
+    const grown = Deno.memoryUsage().external - before;
+    assert.ok(grown < 16 * 1024 * 1024, `${grown} bytes allocated for 4 headers`);
+    for (const raw of raws.splice(0)) raw.close();
+    for (const error of await Promise.all(receiving)) {
+      assert.match(String(error), /ended in the middle of a message/);
+    }
+  } finally {
+    for (const raw of raws) raw.close();
+    for (const conn of conns) conn.close();
+  }
 });
 
 Deno.test("Connection: a value message that is malformed is a TypeError; the connection goes on", async () => {
