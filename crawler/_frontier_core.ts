@@ -428,7 +428,9 @@ export class FrontierCore {
     const row = s.host(host);
     let at: number | undefined;
     if (row.active < this.#config.perHost) {
-      const robots = s.headAt(host, true);
+      // Its robots.txt jobs, or its pages: never both. A queued robots.txt
+      // job is one of `pending`, so with none pending there is no need to look.
+      const robots = row.pending > 0 ? s.headAt(host, true) : undefined;
       const pages = row.pending > 0 ? undefined : s.headAt(host, false);
       const head = robots === undefined
         ? pages
@@ -447,7 +449,7 @@ export class FrontierCore {
       if (!first || first.at > now) return undefined;
       const row = s.host(first.host);
       let job: Job | undefined;
-      const robots = s.headAt(first.host, true);
+      const robots = row.pending > 0 ? s.headAt(first.host, true) : undefined;
       if (robots !== undefined && robots <= now) job = s.pop(first.host, true);
       else if (row.pending === 0 && (s.headAt(first.host, false) ?? Infinity) <= now) {
         job = s.pop(first.host, false);
