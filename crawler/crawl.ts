@@ -332,10 +332,6 @@ export function newStats(): CrawlStats {
     startedAt: performance.now(),
   };
 }
-/** A durable step that would commit fewer finished pages waits up to GATHER_MS for more. */
-const GATHER_PAGES = 8;
-const GATHER_MS = 1;
-
 /** Records waiting for the consumer past which no new URL is taken: concurrency x 4, within these. */
 const MIN_READY_RECORDS = 64;
 const MAX_READY_RECORDS = 1024;
@@ -570,28 +566,8 @@ async function* run(
    * once). While a step is in flight, what settles meanwhile gathers for the
    * next one: one transaction (or Redis call) commits many pages.
    */
-  let gatherTimer: ReturnType<typeof setTimeout> | undefined;
   const kick = () => {
     if (kickQueued || closed) return;
-    // A durable step costs a transaction (or a Redis call) whatever it
-    // carries: one that would commit only a few pages while others are
-    // still in flight waits a moment for more (measured on SQLite: 10% more
-    // pages/s, with 3 times fewer transactions).
-    if (
-      durable && !stopping && done.length > 0 && done.length < GATHER_PAGES && inFlight.size > 0
-    ) {
-      gatherTimer ??= setTimeout(() => {
-        gatherTimer = undefined;
-        kickNow();
-      }, GATHER_MS);
-      return;
-    }
-    kickNow();
-  };
-  const kickNow = () => {
-    if (kickQueued || closed) return;
-    clearTimeout(gatherTimer);
-    gatherTimer = undefined;
     kickQueued = true;
     queueMicrotask(() => {
       kickQueued = false;
@@ -1066,7 +1042,6 @@ async function* run(
     closed = true;
     clearTimeout(timer);
     clearTimeout(cutTimer);
-    clearTimeout(gatherTimer);
     clearInterval(heartbeat);
     try {
       // A consumer that stops early has acknowledged the records it came
