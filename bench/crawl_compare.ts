@@ -20,6 +20,7 @@
 // ours can run at 100k while the anchors run at 20k.
 import { startRedis } from "../tests/fixtures/redis_server.ts";
 import { serveSyntheticWeb } from "../tests/fixtures/synthetic_web.ts";
+import { treeRss } from "./_rss.ts";
 
 const args = Deno.args;
 const flag = (name: string) => {
@@ -33,30 +34,6 @@ const anchorsToo = !args.includes("--no-anchors");
 const anchors = new URL("anchors/", import.meta.url);
 const cli = new URL("../crawler/cli.ts", import.meta.url).pathname;
 const config = new URL("../deno.json", import.meta.url).pathname;
-
-/** Resident memory (bytes) of `pid` and all its descendants. */
-function treeRss(pid: number): number {
-  const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ppid = Number(fields[1]);
-      rss.set(Number(entry.name), Number(fields[21]) * 4096);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
-    } catch { /* gone */ }
-  }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop()!;
-    total += rss.get(p) ?? 0;
-    stack.push(...(children.get(p) ?? []));
-  }
-  return total;
-}
 
 interface Result {
   name: string;

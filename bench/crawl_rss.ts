@@ -11,6 +11,7 @@
 // (default sqlite, up to 2,000,000). With --state the frontier is in the file
 // (or in Redis), so the peak should level off; in memory it keeps growing.
 import { startRedis } from "../tests/fixtures/redis_server.ts";
+import { treeRss } from "./_rss.ts";
 
 const args = Deno.args;
 const flag = (name: string) => {
@@ -23,30 +24,6 @@ const HOSTS = 1000;
 const PAGES = 10_000; // per host: 10M URLs to discover
 const LINKS = 100;
 const marks = [10_000, 100_000, 1_000_000, 2_000_000, 4_000_000].filter((m) => m <= upTo);
-
-/** Resident memory (bytes) of `pid` and all its descendants. */
-function treeRss(pid: number): number {
-  const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      rss.set(Number(entry.name), Number(fields[21]) * 4096);
-      const ppid = Number(fields[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
-    } catch { /* gone */ }
-  }
-  let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop()!;
-    total += rss.get(p) ?? 0;
-    stack.push(...(children.get(p) ?? []));
-  }
-  return total;
-}
 
 let seed = 12345;
 const next = () => {

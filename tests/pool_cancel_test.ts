@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Pipe, Pool, Queue, taskSignal, TimeoutError } from "../mod.ts";
 import * as control from "./fixtures/control_tasks.ts";
+import { cellReaches, newCells, pending, release } from "./_cells.ts";
 import * as tasks from "./fixtures/tasks.ts";
 
 const { CELL } = control;
@@ -15,36 +16,6 @@ const modules = [
 
 function pool(options: ConstructorParameters<typeof Pool>[0] & object = {}): Pool {
   return new Pool({ processes: 1, modules, ...options });
-}
-
-function newCells(): { cells: Int32Array; flag: SharedArrayBuffer } {
-  const flag = new SharedArrayBuffer(16);
-  return { cells: new Int32Array(flag), flag };
-}
-
-/** Resolves once cell `index` reaches at least `count` (30 s at most). */
-async function cellReaches(cells: Int32Array, index: number, count: number): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  for (let v = Atomics.load(cells, index); v < count; v = Atomics.load(cells, index)) {
-    assert.ok(performance.now() < deadline, `cell ${index} stayed at ${v}, expected ${count}`);
-    const wait = Atomics.waitAsync(cells, index, v, 1000);
-    if (wait.async) await wait.value;
-  }
-}
-
-function release(cells: Int32Array): void {
-  Atomics.store(cells, CELL.RELEASE, 1);
-  Atomics.notify(cells, CELL.RELEASE);
-}
-
-/** Whether `promise` is still pending after the tasks queued now have run. */
-async function pending(promise: PromiseLike<unknown>): Promise<boolean> {
-  const marker = Symbol("pending");
-  const first = await Promise.race([
-    Promise.resolve(promise).then(() => "settled", () => "settled"),
-    new Promise((resolve) => setTimeout(resolve, 0, marker)),
-  ]);
-  return first === marker;
 }
 
 Deno.test("A signal aborted before submit rejects at once with its reason, and nothing runs", async () => {

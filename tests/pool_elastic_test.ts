@@ -5,31 +5,13 @@
 import assert from "node:assert/strict";
 import { Pool } from "../mod.ts";
 import * as control from "./fixtures/control_tasks.ts";
+import { cellReaches, newCells, release } from "./_cells.ts";
 
 const { CELL } = control;
 const modules = [new URL("./fixtures/control_tasks.ts", import.meta.url)];
 
 function pool(options: ConstructorParameters<typeof Pool>[0] & object = {}): Pool {
   return new Pool({ processes: 3, modules, ...options });
-}
-
-function newCells(): { cells: Int32Array; flag: SharedArrayBuffer } {
-  const flag = new SharedArrayBuffer(16);
-  return { cells: new Int32Array(flag), flag };
-}
-
-async function cellReaches(cells: Int32Array, index: number, count: number): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  for (let v = Atomics.load(cells, index); v < count; v = Atomics.load(cells, index)) {
-    assert.ok(performance.now() < deadline, `cell ${index} stayed at ${v}, expected ${count}`);
-    const wait = Atomics.waitAsync(cells, index, v, 1000);
-    if (wait.async) await wait.value;
-  }
-}
-
-function release(cells: Int32Array): void {
-  Atomics.store(cells, CELL.RELEASE, 1);
-  Atomics.notify(cells, CELL.RELEASE);
 }
 
 /** Waits until `check()` holds, looking every 20 ms (30 s at most). */

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { Full, Pool } from "../mod.ts";
 import * as control from "./fixtures/control_tasks.ts";
+import { cellReaches, newCells, pending, release } from "./_cells.ts";
 import * as tasks from "./fixtures/tasks.ts";
 
 const { CELL } = control;
@@ -14,35 +15,6 @@ const modules = [
 
 function pool(options: ConstructorParameters<typeof Pool>[0] & object = {}): Pool {
   return new Pool({ processes: 1, modules, ...options });
-}
-
-function newCells(): { cells: Int32Array; flag: SharedArrayBuffer } {
-  const flag = new SharedArrayBuffer(16);
-  return { cells: new Int32Array(flag), flag };
-}
-
-async function cellReaches(cells: Int32Array, index: number, count: number): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  for (let v = Atomics.load(cells, index); v < count; v = Atomics.load(cells, index)) {
-    assert.ok(performance.now() < deadline, `cell ${index} stayed at ${v}, expected ${count}`);
-    const wait = Atomics.waitAsync(cells, index, v, 1000);
-    if (wait.async) await wait.value;
-  }
-}
-
-function release(cells: Int32Array): void {
-  Atomics.store(cells, CELL.RELEASE, 1);
-  Atomics.notify(cells, CELL.RELEASE);
-}
-
-/** Whether `promise` is still pending once the timers due now have run. */
-async function pending(promise: PromiseLike<unknown>): Promise<boolean> {
-  const marker = Symbol("pending");
-  const first = await Promise.race([
-    Promise.resolve(promise).then(() => "settled", () => "settled"),
-    new Promise((resolve) => setTimeout(resolve, 0, marker)),
-  ]);
-  return first === marker;
 }
 
 Deno.test("applyAsync on a full queue throws Full; waitForRoom() resolves when a place frees", async () => {
