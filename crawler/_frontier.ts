@@ -12,7 +12,7 @@
 // it into one call per round is what makes a shared frontier fast: one SQLite
 // transaction or one Redis round trip for many pages.
 
-import type { CrawlRecord } from "./crawl.ts";
+import type { CrawlRecord, CrawlTotals } from "./crawl.ts";
 
 /** A page to fetch: a URL, possibly after redirects and retries. */
 export interface PageJob {
@@ -111,22 +111,8 @@ export interface StepResult {
   leased: number;
 }
 
-/** The whole crawl's counters. */
-export interface Totals {
-  pages: number;
-  ok: number;
-  failed: number;
-  bytes: number;
-  statuses: Record<string, number>;
-  retries: number;
-  blockedByRobots: number;
-  robotsUnreachable: number;
-  duplicates: number;
-  /** URLs ever added. */
-  seen: number;
-  queued: number;
-  leased: number;
-}
+/** The whole crawl's counters (the public CrawlTotals). */
+export type Totals = CrawlTotals;
 
 /** How the frontier behaves; the same for every process of a crawl. */
 export interface FrontierConfig {
@@ -143,6 +129,13 @@ export interface Opened {
   checkpoint?: number;
   /** Records committed but not acknowledged: delivered again first. */
   redeliver: Delivery[];
+  /**
+   * Other named outputs that no process holds, with the records committed for
+   * them and not yet written: they are written when a run uses that output
+   * again (the crawl that used it left them; another output cannot take them,
+   * as part of them may already be in that output past its checkpoint).
+   */
+  waiting?: { output: string; records: number }[];
 }
 
 /** The frontier, whatever keeps it. */

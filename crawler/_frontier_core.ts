@@ -117,6 +117,8 @@ export interface Store {
   writer(name: string): WriterRow | undefined;
   /** Anonymous writers no run holds. */
   orphanWriters(): string[];
+  /** Named writers no run holds, other than `except`, whose outbox holds records: how many. */
+  waitingWriters(except: string): { output: string; records: number }[];
   putWriter(row: WriterRow): void;
   dropWriter(name: string): void;
   /** Stores a record under `seq` in `writer`'s outbox. */
@@ -175,10 +177,12 @@ export class FrontierCore {
         opened = {
           checkpoint: claimed.checkpoint < 0 ? undefined : claimed.checkpoint,
           redeliver: s.outbox(writer),
+          waiting: s.waitingWriters(writer),
         };
         this.#writer = writer;
       } else {
         this.#writer = `run ${this.#token}`;
+        opened.waiting = s.waitingWriters(this.#writer);
         s.putWriter({
           name: this.#writer,
           token: this.#token,
@@ -428,9 +432,11 @@ export class FrontierCore {
     const row = s.host(host);
     let at: number | undefined;
     if (row.active < this.#config.perHost) {
-      // Its robots.txt jobs, or its pages: never both. A queued robots.txt
-      // job is one of `pending`, so with none pending there is no need to look.
-      const robots = row.pending > 0 ? s.headAt(host, true) : undefined;
+      // Its robots.txt jobs, or its pages: never both. The robots.txt queue is
+      // looked at even with none pending: a redirect hop of an origin's
+      // robots.txt (to another port of the host, say) is queued on the hop's
+      // host, whose `pending` does not count it (the origin's host does).
+      const robots = s.headAt(host, true);
       const pages = row.pending > 0 ? undefined : s.headAt(host, false);
       const head = robots === undefined
         ? pages
@@ -449,7 +455,7 @@ export class FrontierCore {
       if (!first || first.at > now) return undefined;
       const row = s.host(first.host);
       let job: Job | undefined;
-      const robots = row.pending > 0 ? s.headAt(first.host, true) : undefined;
+      const robots = s.headAt(first.host, true); // even with none pending: see #refresh
       if (robots !== undefined && robots <= now) job = s.pop(first.host, true);
       else if (row.pending === 0 && (s.headAt(first.host, false) ?? Infinity) <= now) {
         job = s.pop(first.host, false);

@@ -152,6 +152,9 @@ class MemoryStore implements Store {
   orphanWriters(): [] {
     return [];
   }
+  waitingWriters(): [] {
+    return [];
+  }
   putWriter(): void {}
   dropWriter(): void {}
   outboxPut(): void {}

@@ -62,6 +62,24 @@ export function keyPrefix(job: string): string {
   return `dmp-crawl:{${encoded}}:`;
 }
 
+/**
+ * Why connecting failed, in words. The server may answer and still refuse:
+ * SELECT of a database it does not have, or a password it asks for; asking
+ * whether redis-server runs there would then mislead.
+ */
+function connectFailure(spec: RedisSpec, error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  if (/DB index is out of range/i.test(text)) {
+    return `state '${spec.url}': the server has no database ${spec.db} (${text}); give a database from 0 to its 'databases' setting minus 1 (0 to 15 by default)`;
+  }
+  if (/NOAUTH|WRONGPASS|auth/i.test(text)) {
+    return `state '${spec.url}': the server asks for a password; --state supports only servers without AUTH`;
+  }
+  return `state '${spec.url}': cannot connect to Redis (${
+    reasonOf(error)
+  }); is redis-server running there?`;
+}
+
 /** Whether `error` means "no connection" (worth waiting for) rather than an error reply. */
 function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error) || error instanceof StateError) return false;
@@ -154,11 +172,7 @@ export class RedisFrontier implements Frontier {
       connected = true;
     } catch (error) {
       client.destroy();
-      throw new StateUsageError(
-        `state '${spec.url}': cannot connect to Redis (${
-          reasonOf(error)
-        }); is redis-server running there?`,
-      );
+      throw new StateUsageError(connectFailure(spec, error));
     }
     const frontier = new RedisFrontier(spec, client as unknown as Client, config, warn);
     try {
@@ -326,6 +340,9 @@ export class RedisFrontier implements Frontier {
           ? undefined
           : result.checkpoint,
         redeliver,
+        waiting: list<[string, number]>(result.waiting)
+          .map(([output, records]) => ({ output, records }))
+          .sort((a, b) => a.output < b.output ? -1 : 1),
       };
     });
   }

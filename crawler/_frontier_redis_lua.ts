@@ -20,6 +20,7 @@
 //   P.."writer:"..NAME  HASH  token, adoptable, seq, acked, checkpoint
 //   P.."outbox:"..NAME  LIST  records committed, not acknowledged (seq acked+1 first)
 //   P.."orphans"        SET   anonymous writers whose run is gone
+//   P.."writers"        SET   named writers (outputs)
 //
 // Time is the server's (TIME), so the processes of several machines agree.
 // A step carries an id: a step sent again after a lost connection (it may
@@ -225,6 +226,7 @@ if op == 'open' then
       redis.call('HSET', wk, 'adoptable', '0', 'seq', 0, 'acked', 0, 'checkpoint', -1)
     end
     redis.call('HSET', wk, 'token', token)
+    redis.call('SADD', P .. 'writers', writer)
     local acked = num(redis.call('HGET', wk, 'acked'))
     for i, json in ipairs(redis.call('LRANGE', P .. 'outbox:' .. writer, 0, -1)) do
       table.insert(result.redeliver, { acked + i, json })
@@ -241,6 +243,15 @@ if op == 'open' then
   redis.call('ZADD', P .. 'runs', now + cfg.leaseMs, token)
   adopt(writer, result.redeliver)
   result.writer = writer
+  -- Other outputs no run holds, with records committed for them and not written.
+  result.waiting = {}
+  for _, w in ipairs(redis.call('SMEMBERS', P .. 'writers')) do
+    local holder = redis.call('HGET', P .. 'writer:' .. w, 'token')
+    local n = redis.call('LLEN', P .. 'outbox:' .. w)
+    if w ~= writer and (not holder or holder == '') and n > 0 then
+      table.insert(result.waiting, { w, n })
+    end
+  end
   return cjson.encode(result)
 end
 

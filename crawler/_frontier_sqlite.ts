@@ -171,6 +171,10 @@ class SqliteStore implements Store {
       expiredRuns: "SELECT token FROM runs WHERE expires < ?",
       writer: "SELECT * FROM writers WHERE name = ?",
       orphanWriters: "SELECT name FROM writers WHERE adoptable = 1 AND token = ''",
+      waitingWriters: `SELECT writers.name AS name, COUNT(*) AS records FROM writers
+        JOIN outbox ON outbox.writer = writers.name
+        WHERE writers.adoptable = 0 AND writers.token = '' AND writers.name != ?
+        GROUP BY writers.name ORDER BY writers.name`,
       putWriter: `INSERT OR REPLACE INTO writers (name, token, adoptable, seq, checkpoint)
         VALUES (?, ?, ?, ?, ?)`,
       dropWriter: "DELETE FROM writers WHERE name = ?",
@@ -427,6 +431,12 @@ class SqliteStore implements Store {
   orphanWriters(): string[] {
     return (this.#s.orphanWriters.all() as Row[]).map((row) => row.name as string);
   }
+  waitingWriters(except: string): { output: string; records: number }[] {
+    return (this.#s.waitingWriters.all(except) as Row[]).map((row) => ({
+      output: row.name as string,
+      records: Number(row.records),
+    }));
+  }
   putWriter(row: WriterRow): void {
     this.#s.putWriter.run(row.name, row.token, row.adoptable ? 1 : 0, row.seq, row.checkpoint);
   }
@@ -465,6 +475,13 @@ function inspect(path: string): "none" | "sqlite" | "empty" {
   }
   if (stat.isDirectory) {
     throw new StateUsageError(`state '${path}' is a directory; give a file path`);
+  }
+  // A device, a pipe or a socket (/dev/null, a FIFO) has no size and would
+  // pass for an empty file, which --fresh deletes: as root, /dev/null itself.
+  if (!stat.isFile) {
+    throw new StateUsageError(
+      `state '${path}' is not a regular file (a device, a pipe or a socket); give a file path`,
+    );
   }
   if (stat.size === 0) return "empty";
   let header = "";

@@ -27,6 +27,13 @@ export function parseState(state: string | undefined, job: string | undefined): 
     throw new StateUsageError("state needs a SQLite file path or redis://HOST:PORT[/DB]");
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(state);
+  // "redis:127.0.0.1:6379" or "redis:/host" is a Redis URL mistyped, not a
+  // file to create in the current directory.
+  if (!scheme && /^redis:/i.test(state)) {
+    throw new StateUsageError(
+      `state '${state}' is not of the form redis://HOST:PORT[/DB] (for a file of that name, write ./${state})`,
+    );
+  }
   if (!scheme) {
     if (job !== undefined) {
       throw new StateUsageError(
@@ -42,7 +49,18 @@ export function parseState(state: string | undefined, job: string | undefined): 
       }:'; give a SQLite file path or redis://HOST:PORT[/DB]`,
     );
   }
-  const match = /^redis:\/\/([^/:@\s]+|\[[0-9a-f:.]+\])(?::([^/]*))?(?:\/([^/]*))?$/i.exec(state);
+  // Credentials would be shown in every message and are not sent: refused
+  // rather than read as part of the port.
+  if (/^redis:\/\/[^/]*@/i.test(state)) {
+    throw new StateUsageError(
+      `state '${state}': a user name or password is not supported; give redis://HOST:PORT[/DB] of a server without AUTH`,
+    );
+  }
+  // An IPv6 host is bracketed ([::1]); tried first, and brackets are not part
+  // of a plain host, so "[::1]:6379" is not read as host "[" and port ":1]:6379".
+  const match = /^redis:\/\/(\[[0-9a-f:.]+\]|[^/:@\s[\]]+)(?::([^/]*))?(?:\/([^/]*))?$/i.exec(
+    state,
+  );
   if (!match) {
     throw new StateUsageError(`state '${state}' is not of the form redis://HOST:PORT[/DB]`);
   }

@@ -181,7 +181,10 @@ export interface CrawlOptions {
    * by the next run of the crawl.
    */
   output?: CrawlOutput;
-  /** Messages about the state: a lost Redis connection and its retries. @default {console.warn} */
+  /**
+   * Messages about the state: a lost Redis connection and its retries, records
+   * waiting for another output. @default {console.warn}
+   */
   onWarning?: (message: string) => void;
 }
 
@@ -484,11 +487,12 @@ async function* run(
   };
   const stats = options.stats ?? newStats();
 
+  const warn = options.onWarning ?? ((message: string) => console.warn(message));
   const frontier = await openFrontier({
     state: options.state,
     job: options.job,
     fresh: options.fresh ?? false,
-    warn: options.onWarning ?? ((message) => console.warn(message)),
+    warn,
     config: {
       perHost: o.perHost,
       delayMs: o.delayMs,
@@ -988,6 +992,14 @@ async function* run(
 
   try {
     const opened = await frontier.open(output?.name);
+    for (const { output: other, records } of opened.waiting ?? []) {
+      warn(
+        `${records} record${records === 1 ? "" : "s"} of this crawl wait${
+          records === 1 ? "s" : ""
+        } for the output ${quoteOutput(other)}, which no process is writing: run the crawl ` +
+          `again with that output to write ${records === 1 ? "it" : "them"}`,
+      );
+    }
     if (output) await output.rewind(opened.checkpoint ?? 0);
     for (const delivery of opened.redeliver) toYield(delivery);
     const processes = options.processes ?? navigator.hardwareConcurrency ?? 1;
@@ -1074,6 +1086,22 @@ function emptyOutcome(url: string): FetchOutcome {
     truncated: false,
     elapsedMs: 0,
   };
+}
+
+/**
+ * An output's name as the user knows it: the command line names its --out
+ * "HOST:PATH", shown as the path when HOST is this machine's.
+ */
+function quoteOutput(name: string): string {
+  let host = "localhost";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // No permission to read it: the name is shown whole.
+  }
+  return `'${
+    clip(name.startsWith(`${host}:`) ? name.slice(host.length + 1) : name, MAX_MESSAGE_URL_CHARS)
+  }'`;
 }
 
 /** Every option of {@linkcode CrawlOptions}: any other name is a mistake. */

@@ -3,6 +3,7 @@
 // (persistence off) and stopped afterwards. Without redis-server these tests
 // are skipped, with a notice (CI installs it: .ci/run).
 import assert from "node:assert/strict";
+import { crawl, type CrawlOutput } from "../crawler/crawl.ts";
 import { killAndResume } from "./fixtures/kill_resume.ts";
 import { haveRedis, NO_REDIS, type RedisServer, startRedis } from "./fixtures/redis_server.ts";
 import { serveSyntheticWeb, type SyntheticWeb } from "./fixtures/synthetic_web.ts";
@@ -297,6 +298,65 @@ Deno.test({
         `${dir}/after.jsonl`,
       ]);
       assert.equal(await gone.exit(), 0, gone.stderr);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "crawl --state redis://: a server that answers but refuses (no such database, a password asked) is a usage error saying so, not 'is redis-server running there?'",
+  ignore,
+  async fn() {
+    await withSetup({ hosts: 1, pages: 2 }, async (redis, site, dir) => {
+      const usage = async (state: string, message: RegExp) => {
+        const crawler = new Crawler([`${dir}/urls.txt`, "--quiet", "--state", state]);
+        assert.equal(await crawler.exit(), 2, crawler.stderr);
+        const lines = crawler.stderr.trimEnd().split("\n");
+        assert.equal(lines.length, 2, crawler.stderr);
+        assert.match(lines[0], message);
+        assert.doesNotMatch(lines[0], /is redis-server running there/);
+      };
+      // A default server has databases 0 to 15.
+      await usage(`${redis.url}/16`, /^crawl: --state '.*\/16': the server has no database 16 /);
+      assert.match(await redis.command("CONFIG", "SET", "requirepass", "secret"), /^\+OK/);
+      await usage(`${redis.url}/0`, /^crawl: --state '.*\/0': the server asks for a password;/);
+      assert.equal(site.requests, 0, "nothing was fetched");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "crawl({ state: redis://, output }): records left for an output no process writes are announced, and written when it comes back",
+  ignore,
+  async fn() {
+    await withSetup({ hosts: 1, pages: 40 }, async (redis, site) => {
+      const base = { depth: 100, processes: 1, state: redis.url, job: "waiting" };
+      const linesOf = (name: string, lines: string[]): CrawlOutput => ({
+        name,
+        position: () => lines.length,
+        rewind: (at) => void lines.splice(at),
+      });
+      const first: string[] = [];
+      for await (
+        const record of crawl([site.start], { ...base, output: linesOf("first", first) })
+      ) {
+        first.push(record.url);
+        if (first.length === 10) break; // the tenth at least is not acknowledged
+      }
+      const warnings: string[] = [];
+      const onWarning = (message: string) => warnings.push(message);
+      const second: string[] = [];
+      const other = { ...base, output: linesOf("second", second), onWarning };
+      for await (const record of crawl([site.start], other)) second.push(record.url);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0], /^\d+ records? of this crawl waits? for the output 'first'/);
+      warnings.length = 0;
+      const back = { ...base, output: linesOf("first", first), onWarning };
+      for await (const record of crawl([site.start], back)) first.push(record.url);
+      assert.deepEqual(warnings, []);
+      assert.equal(first.length + second.length, 40);
+      assert.deepEqual(new Set([...first, ...second]), new Set(site.urls()));
     });
   },
 });

@@ -12,9 +12,10 @@ import { serveSyntheticWeb } from "./fixtures/synthetic_web.ts";
 const cli = new URL("../crawler/cli.ts", import.meta.url).pathname;
 const config = new URL("../deno.json", import.meta.url).pathname;
 
-async function run(args: string[]) {
+async function run(args: string[], cwd?: string) {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", config, cli, ...args],
+    cwd,
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(90_000),
@@ -122,6 +123,12 @@ Deno.test("crawl --state: a bad --state, --job, --fresh or --lease is a usage er
         [["--state", "redis://127.0.0.1:6379/x"], /the database must be a number/],
         [["--state", "postgres://db/crawl"], /unknown scheme 'postgres:'; give a SQLite file path/],
         [["--state", "rediss://127.0.0.1:6379"], /unknown scheme 'rediss:'/],
+        // A Redis URL missing "//" is not a file to create in the current directory.
+        [["--state", "redis:127.0.0.1:6379"], /is not of the form redis:\/\/HOST:PORT\[\/DB\]/],
+        // Credentials are refused, not read as part of the port.
+        [["--state", "redis://u:pw@127.0.0.1:6379"], /a user name or password is not supported/],
+        // An IPv6 host in brackets: its port is read after the bracket.
+        [["--state", "redis://[::1]:99999"], /port must be an integer .*, got '99999'$/],
         [["--state", `${dir}/s.db`, "--job", "x"], /^crawl: --job names a crawl in Redis/],
         [["--state", "redis://127.0.0.1:1", "--job", ""], /^crawl: --job must be 1 to 200/],
         [["--state", "redis://127.0.0.1:1", "--job", "a\x1bb"], /^crawl: --job must be 1 to 200/],
@@ -149,9 +156,25 @@ Deno.test("crawl --state: a bad --state, --job, --fresh or --lease is a usage er
           /^crawl: --state '\/proc\/crawl-state\.db' cannot be/,
         ]);
       }
+      // A device or a pipe has no size, like an empty file: --fresh must not
+      // delete it (as root, --state /dev/null --fresh deleted /dev/null). A
+      // FIFO of the test's folder stands for /dev/null.
+      const fifo = `${dir}/fifo`;
+      const mkfifo = Deno.build.os === "windows"
+        ? false
+        : (await new Deno.Command("mkfifo", { args: [fifo] }).output()).success;
+      if (mkfifo) {
+        for (const fresh of [[], ["--fresh"]]) {
+          cases.push([
+            ["--state", fifo, ...fresh],
+            /^crawl: --state '.*fifo' is not a regular file/,
+          ]);
+        }
+      }
       const requests = web.requests;
       for (const [args, message] of cases) {
-        const { code, stderr } = await run([urls, "--quiet", ...args]);
+        // In the test's folder: a relative --state refused by mistake lands there.
+        const { code, stderr } = await run([urls, "--quiet", ...args], dir);
         const lines = stderr.trimEnd().split("\n");
         assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
         assert.equal(lines.length, 2, `${args.join(" ")}: one line and the hint, got ${stderr}`);
@@ -159,6 +182,7 @@ Deno.test("crawl --state: a bad --state, --job, --fresh or --lease is a usage er
         assert.equal(lines[1], "Try 'deno task crawl --help'.");
       }
       assert.equal(web.requests, requests, "nothing was fetched");
+      if (mkfifo) assert.ok((await Deno.lstat(fifo)).isFifo, "the FIFO is left as it is");
       // Refused files are left as they were.
       assert.equal(await Deno.readTextFile(urls), `${web.start}\n`);
       assert.ok((await Deno.stat(`${dir}/other.db`)).size > 0);
@@ -272,6 +296,45 @@ Deno.test("crawl({ state, output }): records exactly once through an output that
       assert.deepEqual(new Set(union), new Set(web.urls()));
       assert.equal(union.length, 61, "the tenth record comes twice");
       assert.equal(rest[0].url, seen[9].url);
+    });
+  } finally {
+    await web.close();
+  }
+});
+
+Deno.test("crawl({ state, output }): records left for an output no process writes are announced, and written when it comes back", async () => {
+  const web = serveSyntheticWeb({ hosts: 1, pages: 40 });
+  try {
+    await withDir(async (dir) => {
+      const base = { depth: 100, processes: 1, state: `${dir}/s.db` };
+      const linesOf = (name: string, lines: string[]): CrawlOutput => ({
+        name,
+        position: () => lines.length,
+        rewind: (at) => void lines.splice(at),
+      });
+      const first: string[] = [];
+      for await (const record of crawl([web.start], { ...base, output: linesOf("first", first) })) {
+        first.push(record.url);
+        if (first.length === 10) break; // the tenth at least is not acknowledged
+      }
+      const warnings: string[] = [];
+      const second: string[] = [];
+      const onWarning = (message: string) => warnings.push(message);
+      const other = { ...base, output: linesOf("second", second), onWarning };
+      for await (const record of crawl([web.start], other)) second.push(record.url);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      const waiting =
+        /^(\d+) records? of this crawl waits? for the output 'first', which no process is writing: run the crawl again with that output/
+          .exec(warnings[0]);
+      assert.ok(waiting, warnings[0]);
+      // The first output comes back: it gets what was left for it, and the
+      // two outputs together hold every page once.
+      warnings.length = 0;
+      const back = { ...base, output: linesOf("first", first), onWarning };
+      for await (const record of crawl([web.start], back)) first.push(record.url);
+      assert.deepEqual(warnings, []);
+      assert.equal(first.length + second.length, 40);
+      assert.deepEqual(new Set([...first, ...second]), new Set(web.urls()));
     });
   } finally {
     await web.close();
