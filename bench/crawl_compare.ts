@@ -1,7 +1,7 @@
 // `deno task bench:crawl`: the crawler against Crawlee and Scrapy, in one run.
 //
-// 1. The corpus: real pages served on loopback (130 pages x 8 copies, ~1000
-//    fetches; 15 x 8 with the vendored subset), a list of URLs, against
+// 1. The corpus: real pages served on loopback (the 15 pages vendored in
+//    tests/fixtures/corpus x 8 copies, or --corpus DIR), a list of URLs, against
 //    Crawlee's CheerioCrawler (concurrency 16) and the seeds' Python design (a
 //    multiprocessing Pool with urllib, html.parser in the callback).
 // 2. The synthetic web: 200 hosts (ports) x 500 pages on loopback, each page
@@ -15,6 +15,9 @@
 // Peak memory is the resident set of each crawler's process tree, sampled
 // every 50 ms. Usage:
 //   deno task bench:crawl [--pages N] [--ours-pages N] [--only corpus|web] [--no-anchors]
+//                         [--corpus DIR]
+// --corpus: a folder of pages as mozilla/readability's test-pages are laid
+// out (DIR/NAME/source.html), instead of the vendored 15;
 // --pages: pages of the synthetic web crawl (default 20000); --ours-pages:
 // the same for this crawler's three modes only (default --pages), so that
 // ours can run at 100k while the anchors run at 20k.
@@ -30,6 +33,7 @@ const flag = (name: string) => {
 const webPages = Number(flag("--pages") ?? 20_000);
 const oursPages = Number(flag("--ours-pages") ?? webPages);
 const only = flag("--only");
+const corpusDir = flag("--corpus");
 const anchorsToo = !args.includes("--no-anchors");
 const anchors = new URL("anchors/", import.meta.url);
 const cli = new URL("../crawler/cli.ts", import.meta.url).pathname;
@@ -94,12 +98,9 @@ function table(results: Result[], reference: Result) {
 }
 
 async function corpusBench() {
-  // The full corpus (130 pages) where the development machines keep it; else the
-  // 15 pages vendored for the tests (the figures are then not comparable).
-  const fullCorpus = new URL("../../shared/corpus/readability-pages/", import.meta.url);
-  const corpus = await Deno.stat(fullCorpus).then(() => fullCorpus).catch(() =>
-    new URL("../tests/fixtures/corpus/", import.meta.url)
-  );
+  const corpus = corpusDir === undefined
+    ? new URL("../tests/fixtures/corpus/", import.meta.url)
+    : new URL(`file://${await Deno.realPath(corpusDir)}/`);
   console.error(`Corpus: ${corpus.pathname}`);
   const COPIES = 8;
   const pages = new Map<string, Uint8Array<ArrayBuffer>>();

@@ -126,3 +126,33 @@ for (const file of await markdownFiles()) {
     }
   });
 }
+
+/**
+ * The lines of prose (outside fenced blocks) with an inline code span that the
+ * line does not close: `deno fmt` wraps prose, and a span cut across two lines
+ * reads as broken code (`` `deno task`` then ``test` ``).
+ */
+function splitCodeSpans(markdown: string, file: string): string[] {
+  const found: string[] = [];
+  let fenced = false;
+  markdown.split("\n").forEach((line, i) => {
+    if (/^\s*```/.test(line)) fenced = !fenced;
+    if (fenced || /^\s*```/.test(line)) return;
+    // Double-backtick spans hold single backticks; then every span is `...`.
+    const singles = line.replace(/``.*?``/g, "").match(/`/g)?.length ?? 0;
+    if (singles % 2 === 1) found.push(`${file}:${i + 1}: ${line.trim()}`);
+  });
+  return found;
+}
+
+Deno.test("docs: no inline code span is cut across two lines", async () => {
+  assert.deepEqual(splitCodeSpans("a `b c`\n`d\ne`\n```\n`\n```\n`` a ` b ``", "x.md"), [
+    "x.md:2: `d",
+    "x.md:3: e`",
+  ]);
+  const found: string[] = [];
+  for (const file of await markdownFiles()) {
+    found.push(...splitCodeSpans(await Deno.readTextFile(new URL(file, ROOT)), file));
+  }
+  assert.deepEqual(found, []);
+});
