@@ -24,6 +24,7 @@
 import { startRedis } from "../tests/fixtures/redis_server.ts";
 import { serveSyntheticWeb } from "../tests/fixtures/synthetic_web.ts";
 import { treeRss } from "./_rss.ts";
+import { crawlerArgs } from "./_crawl_command.ts";
 
 const args = Deno.args;
 const flag = (name: string) => {
@@ -36,8 +37,6 @@ const only = flag("--only");
 const corpusDir = flag("--corpus");
 const anchorsToo = !args.includes("--no-anchors");
 const anchors = new URL("anchors/", import.meta.url);
-const cli = new URL("../crawler/cli.ts", import.meta.url).pathname;
-const config = new URL("../deno.json", import.meta.url).pathname;
 
 interface Result {
   name: string;
@@ -128,11 +127,7 @@ async function corpusBench() {
   for (const parse of ["worker", "main"]) {
     results.push(
       await measure(`this project (--parse ${parse})`, Deno.execPath(), [
-        "run",
-        "-A",
-        "--config",
-        config,
-        cli,
+        ...crawlerArgs,
         urlsFile,
         "--quiet",
         "--out",
@@ -183,11 +178,7 @@ async function webBench() {
   };
   const ours = (name: string, state: string[]) =>
     measure(name, Deno.execPath(), [
-      "run",
-      "-A",
-      "--config",
-      config,
-      cli,
+      ...crawlerArgs,
       urlsFile,
       "--quiet",
       "--depth",

@@ -12,6 +12,7 @@
 // (or in Redis), so the peak should level off; in memory it keeps growing.
 import { startRedis } from "../tests/fixtures/redis_server.ts";
 import { treeRss } from "./_rss.ts";
+import { crawlerArgs } from "./_crawl_command.ts";
 
 const args = Deno.args;
 const flag = (name: string) => {
@@ -64,11 +65,7 @@ const state = mode === "sqlite"
 await Deno.writeTextFile(`${dir}/urls.txt`, `http://127.0.0.1:${ports[0]}/p/0\n`);
 const child = new Deno.Command(Deno.execPath(), {
   args: [
-    "run",
-    "-A",
-    "--config",
-    new URL("../deno.json", import.meta.url).pathname,
-    new URL("../crawler/cli.ts", import.meta.url).pathname,
+    ...crawlerArgs,
     `${dir}/urls.txt`,
     "--quiet",
     "--depth",

@@ -35,7 +35,7 @@ interface Host extends HostRow {
 const earlier = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.n < b.n);
 
 /** The data of the in-memory frontier. */
-class MemoryStore implements Store {
+export class MemoryStore implements Store {
   readonly #seen = new Set<string>();
   readonly hosts = new Map<string, Host>();
   readonly #ready = new Heap<{ at: number; host: string; version: number }>((a, b) => a.at < b.at);

@@ -96,8 +96,12 @@ type CachedHost = HostRow & { readyAt: number | null; read: string };
 
 const hostFields = (row: HostRow) => `${row.active} ${row.nextAt} ${row.crawlDelay} ${row.pending}`;
 
-/** Positive seen-cache entries kept at most (a key seen stays seen: a hit needs no query). */
-const SEEN_CACHE_MAX = 1 << 20;
+/**
+ * Entries kept at most in each of the seen and unseen caches (a key seen stays
+ * seen: a hit needs no query). Bounded so that the process's memory stays flat
+ * however large the crawl: 65,536 URLs are a few megabytes.
+ */
+const SEEN_CACHE_MAX = 1 << 16;
 
 /**
  * The frontier's data in SQLite tables.
