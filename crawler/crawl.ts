@@ -42,6 +42,7 @@ import { checkOptions } from "../lib/_options.ts";
 import { ParseDeadlineError } from "./_parser.ts";
 import { select, type Selector } from "./_select.ts";
 import { setSafeTimeout } from "./_timer.ts";
+import { shown } from "./_terminal.ts";
 import { inScope, normalizeUrl, type Scope } from "./_url.ts";
 import { RobotsTxt } from "./robots.ts";
 
@@ -1099,8 +1100,10 @@ function quoteOutput(name: string): string {
   } catch {
     // No permission to read it: the name is shown whole.
   }
+  // Escaped: a shared state's names come from other processes, and a path may
+  // hold control characters (an ESC sequence would act on the terminal).
   return `'${
-    clip(name.startsWith(`${host}:`) ? name.slice(host.length + 1) : name, MAX_MESSAGE_URL_CHARS)
+    shown(name.startsWith(`${host}:`) ? name.slice(host.length + 1) : name, MAX_MESSAGE_URL_CHARS)
   }'`;
 }
 

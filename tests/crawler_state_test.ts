@@ -341,6 +341,37 @@ Deno.test("crawl({ state, output }): records left for an output no process write
   }
 });
 
+Deno.test("crawl({ state, output }): an output waited for is named with its control characters escaped", async () => {
+  const web = serveSyntheticWeb({ hosts: 1, pages: 20 });
+  try {
+    await withDir(async (dir) => {
+      const base = { depth: 100, processes: 1, state: `${dir}/s.db` };
+      const linesOf = (name: string, lines: string[]): CrawlOutput => ({
+        name,
+        position: () => lines.length,
+        rewind: (at) => void lines.splice(at),
+      });
+      // A name that, printed raw, would clear the terminal and turn it red.
+      const hostile = "out\x1b[2J\x1b[31m\u202e.jsonl";
+      const first: string[] = [];
+      for await (const record of crawl([web.start], { ...base, output: linesOf(hostile, first) })) {
+        first.push(record.url);
+        if (first.length === 5) break;
+      }
+      const warnings: string[] = [];
+      const onWarning = (message: string) => warnings.push(message);
+      for await (const _ of crawl([web.start], { ...base, onWarning })) {
+        // Drained.
+      }
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0], /for the output 'out\\x1b\[2J\\x1b\[31m\\u202e\.jsonl'/);
+      assert.ok(!warnings[0].includes("\x1b") && !warnings[0].includes("\u202e"), warnings[0]);
+    });
+  } finally {
+    await web.close();
+  }
+});
+
 Deno.test("crawl(): lease out of range is a RangeError; a bad state, job or fresh a StateUsageError; nothing is fetched", async () => {
   const { StateUsageError } = await import("../crawler/_frontier.ts");
   const drain = async (options: Parameters<typeof crawl>[1]) => {
