@@ -262,6 +262,11 @@ Deno.test("crawl({ state }): a slow page outlives its lease without being fetche
   await server.shutdown();
 });
 
+/** An output kept in `lines`, one URL a line, that the crawl can cut back. */
+function linesOf(name: string, lines: string[]): CrawlOutput {
+  return { name, position: () => lines.length, rewind: (at) => void lines.splice(at) };
+}
+
 Deno.test("crawl({ state, output }): records exactly once through an output that rewinds; without output, records not yet done with come again", async () => {
   const web = serveSyntheticWeb({ hosts: 1, pages: 60 });
   try {
@@ -271,11 +276,7 @@ Deno.test("crawl({ state, output }): records exactly once through an output that
       // A consumer that stops after 10 records (as if it crashed there), then
       // resumes: the output is rewound to what was acknowledged.
       const lines: string[] = [];
-      const output: CrawlOutput = {
-        name: "lines",
-        position: () => lines.length,
-        rewind: (at) => void lines.splice(at),
-      };
+      const output = linesOf("lines", lines);
       for await (const record of crawl([web.start], { ...base, output })) {
         lines.push(record.url);
         if (lines.length === 10) break;
@@ -307,11 +308,6 @@ Deno.test("crawl({ state, output }): records left for an output no process write
   try {
     await withDir(async (dir) => {
       const base = { depth: 100, processes: 1, state: `${dir}/s.db` };
-      const linesOf = (name: string, lines: string[]): CrawlOutput => ({
-        name,
-        position: () => lines.length,
-        rewind: (at) => void lines.splice(at),
-      });
       const first: string[] = [];
       for await (const record of crawl([web.start], { ...base, output: linesOf("first", first) })) {
         first.push(record.url);
@@ -346,11 +342,6 @@ Deno.test("crawl({ state, output }): an output waited for is named with its cont
   try {
     await withDir(async (dir) => {
       const base = { depth: 100, processes: 1, state: `${dir}/s.db` };
-      const linesOf = (name: string, lines: string[]): CrawlOutput => ({
-        name,
-        position: () => lines.length,
-        rewind: (at) => void lines.splice(at),
-      });
       // A name that, printed raw, would clear the terminal and turn it red.
       const hostile = "out\x1b[2J\x1b[31m\u202e.jsonl";
       const first: string[] = [];
