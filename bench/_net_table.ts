@@ -59,6 +59,12 @@ export async function netTable(scale = 1): Promise<string[]> {
       "<= 0.5x Python",
     ],
     ["netRoundTripPy", "netRoundTrip", "the same, Deno client ↔ Python Listener", ""],
+    [
+      "netRoundTripBare",
+      "netRoundTripBare",
+      "the same bytes over a bare socket, no multiprocessing code (Deno.Conn vs socket)",
+      "",
+    ],
     ["netRoundTripBig", "netRoundTripBig", "the same with 1 MiB messages", ""],
     [
       "managerQueue",

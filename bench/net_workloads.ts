@@ -3,7 +3,9 @@
 //   deno run -A bench/net_workloads.ts          (prints one JSON row per workload)
 //   deno run -A bench/net_workloads.ts 0.01     (the same at 1/100 of the size: a quick check)
 // The echo servers are other OS processes, as Python's are: this program
-// with "echo", or anchors/python_net.py with "echo".
+// with "echo", or anchors/python_net.py with "echo". A bare Deno.Conn echo
+// ("echo-bare", no package code on either side) gives the runtime's own floor
+// for the same round trip.
 import { type AutoProxy, BaseManager, Client, type Connection, Listener, Queue } from "../mod.ts";
 
 const scale = Number(Deno.args[0] ?? 1);
@@ -39,8 +41,26 @@ async function echo(): Promise<void> {
   }
 }
 
-/** Starts an echo server process and connects to it. */
-async function echoServer(command: string, args: string[]) {
+/** The bare echo server: a Deno.Conn answering every read with its bytes. */
+async function echoBare(): Promise<void> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  console.log((listener.addr as Deno.NetAddr).port);
+  using conn = await listener.accept();
+  conn.setNoDelay(true);
+  const buffer = new Uint8Array(64 * 1024);
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    await conn.write(buffer.subarray(0, n));
+  }
+}
+
+/** Starts an echo server process and connects to it (`authkey`: with a Client, else a bare Deno.Conn). */
+async function echoServer(command: string, args: string[]): Promise<
+  { conn: Connection; [Symbol.asyncDispose](): Promise<void> }
+>;
+async function echoServer(command: string, args: string[], bare: true): Promise<
+  { conn: Deno.TcpConn; [Symbol.asyncDispose](): Promise<void> }
+>;
+async function echoServer(command: string, args: string[], bare = false) {
   const child = new Deno.Command(command, { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
@@ -49,7 +69,11 @@ async function echoServer(command: string, args: string[]) {
     if (done) throw new Error(`${command} ${args.join(" ")} printed no port`);
     text += value;
   }
-  const conn = await Client(["127.0.0.1", Number(text.trim())], { authkey: AUTHKEY });
+  const port = Number(text.trim());
+  const conn = bare
+    ? await Deno.connect({ hostname: "127.0.0.1", port })
+    : await Client(["127.0.0.1", port], { authkey: AUTHKEY });
+  if (bare) (conn as Deno.TcpConn).setNoDelay(true);
   return {
     conn,
     async [Symbol.asyncDispose]() {
@@ -58,6 +82,22 @@ async function echoServer(command: string, args: string[]) {
       await reader.cancel();
     },
   };
+}
+
+/** µs per round trip of `size` bytes over a bare Deno.Conn, as roundTrips() measures. */
+async function bareRoundTrips(conn: Deno.TcpConn, size: number, count: number): Promise<number> {
+  const message = new Uint8Array(size).fill(7);
+  const buffer = new Uint8Array(64 * 1024);
+  const runs: number[] = [];
+  for (let run = 0; run <= RUNS; run++) {
+    const t = performance.now();
+    for (let i = 0; i < count; i++) {
+      await conn.write(message);
+      for (let got = 0; got < size;) got += (await conn.read(buffer)) ?? size;
+    }
+    if (run > 0) runs.push(((performance.now() - t) * 1000) / count);
+  }
+  return median(runs);
 }
 
 /** µs per round trip of `message`, medians of RUNS runs of `count` after a warm-up. */
@@ -115,7 +155,18 @@ async function managerQueue(q: AutoProxy<Queue<number>>, inFlight: number): Prom
 if (import.meta.main) {
   if (Deno.args[0] === "echo") {
     await echo();
+  } else if (Deno.args[0] === "echo-bare") {
+    await echoBare();
   } else {
+    {
+      // The same bytes as a framed 100-byte message: a 4-byte header and the payload.
+      await using server = await echoServer(
+        Deno.execPath(),
+        ["run", "-A", self, "echo-bare"],
+        true,
+      );
+      report("netRoundTripBare", await bareRoundTrips(server.conn, 104, ROUND_TRIPS), "us");
+    }
     {
       await using server = await echoServer(Deno.execPath(), ["run", "-A", self, "echo"]);
       report("netRoundTrip", await roundTrips(server.conn, MESSAGE, ROUND_TRIPS), "us");

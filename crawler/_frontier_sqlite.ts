@@ -89,6 +89,9 @@ interface QueueHead {
   all: boolean;
 }
 
+/** The most entries of a queue's head kept in memory. */
+const HEAD_ROWS = 4;
+
 const before = (a: Head, b: Head) => a.ready < b.ready || (a.ready === b.ready && a.id < b.id);
 
 /** A host row read in a transaction: the live row, its ready_at, and its fields as read. */
@@ -104,13 +107,21 @@ const hostFields = (row: HostRow) => `${row.active} ${row.nextAt} ${row.crawlDel
 const SEEN_CACHE_MAX = 1 << 16;
 
 /**
+ * Host rows and queue heads kept at most (each): past this, the caches start
+ * again empty after a commit, so a crawl of millions of hosts stays flat.
+ */
+const ROW_CACHE_MAX = 1 << 14;
+
+/**
  * The frontier's data in SQLite tables.
  *
- * A step runs a few hundred statements, so the store keeps, within one
- * transaction, what it read: host rows (written back once, at the end),
- * queue heads and counters. Across transactions it keeps only what never
- * changes once written: decided robots.txt verdicts, and keys known to be
- * seen (committed).
+ * A step runs a few hundred statements, so the store keeps what it read:
+ * host rows (written back once, at the end of a transaction), queue heads
+ * and counters. They stay cached from one transaction to the next while no
+ * other connection has written the file (SQLite's `data_version` tells), and
+ * are dropped when one has, or when a transaction rolls back. What never
+ * changes once written is kept regardless: decided robots.txt verdicts, and
+ * keys known to be seen (committed).
  */
 class SqliteStore implements Store {
   readonly #db: DatabaseSync;
@@ -129,13 +140,19 @@ class SqliteStore implements Store {
    * miss it).
    */
   #unseenCache = new Set<string>();
-  /** Within a transaction: counters read, and the changes to write at its end. */
+  /** Counters as committed (or read), and the changes to write at the end of the transaction. */
   readonly #countCache = new Map<string, number>();
   readonly #countDelta = new Map<string, number>();
-  /** Within a transaction: host rows read (live objects, with ready_at and the row as read). */
+  /** Host rows read (live objects, with ready_at and the row as last written). */
   readonly #hosts = new Map<string, CachedHost>();
-  /** Within a transaction: the first entries of each queue read ("host robots" keys). */
+  /** The first entries of each queue read ("host robots" keys). */
   readonly #heads = new Map<string, QueueHead>();
+  /** Lease, run and writer rows read or written (live objects, written back by the core). */
+  readonly #leases = new Map<string, LeaseRow | undefined>();
+  readonly #runs = new Map<string, RunRow | undefined>();
+  readonly #writers = new Map<string, WriterRow | undefined>();
+  /** `PRAGMA data_version` when the caches above were last right (undefined: not known). */
+  #dataVersion: number | undefined;
   /** The job text of the last pop, reused when the same job is leased. */
   #popped: { job: Job; text: string } | undefined;
   #depth = 0;
@@ -143,6 +160,7 @@ class SqliteStore implements Store {
   constructor(db: DatabaseSync) {
     this.#db = db;
     const sql: Record<string, string> = {
+      dataVersion: "PRAGMA data_version",
       hasSeen: "SELECT 1 FROM seen WHERE key = ?",
       addSeen: "INSERT OR IGNORE INTO seen (key) VALUES (?)",
       host: "SELECT active, next_at, crawl_delay, pending, ready_at FROM hosts WHERE host = ?",
@@ -203,13 +221,19 @@ class SqliteStore implements Store {
     this.#depth++;
     let committed = false;
     try {
+      // Read under the write lock: no other connection can commit until ours ends.
+      const version = (this.#s.dataVersion.get() as Row).data_version as number;
+      if (version !== this.#dataVersion) this.#forget();
+      this.#dataVersion = version;
       const result = fn();
       for (const [key, n] of this.#countDelta) if (n !== 0) this.#s.count.run(key, n);
-      // Host rows changed in the step, written once each (a row whose lease
-      // was taken and given back in the same step is as it was).
+      // Host rows changed since they were last written, written once each (a
+      // row whose lease was taken and given back in the same step is as it was).
       for (const [name, row] of this.#hosts) {
-        if (hostFields(row) !== row.read) {
+        const fields = hostFields(row);
+        if (fields !== row.read) {
           this.#s.putHost.run(name, row.active, row.nextAt, row.crawlDelay, row.pending);
+          row.read = fields;
         }
       }
       this.#db.exec("COMMIT");
@@ -229,14 +253,33 @@ class SqliteStore implements Store {
           this.#seenCache = new Set();
         }
         for (const key of this.#seenAdded) this.#seenCache.add(key);
+        for (const [key, n] of this.#countDelta) {
+          const known = this.#countCache.get(key);
+          if (known !== undefined) this.#countCache.set(key, known + n);
+        }
+        if (
+          this.#hosts.size > ROW_CACHE_MAX || this.#heads.size > ROW_CACHE_MAX ||
+          this.#leases.size > ROW_CACHE_MAX
+        ) this.#forget();
+      } else {
+        // What the caches hold may be what the rollback undid.
+        this.#forget();
+        this.#dataVersion = undefined;
       }
       this.#seenAdded.length = 0;
-      this.#countCache.clear();
       this.#countDelta.clear();
-      this.#hosts.clear();
-      this.#heads.clear();
       this.#popped = undefined;
     }
+  }
+
+  /** Drops what may have changed since it was read. */
+  #forget(): void {
+    this.#countCache.clear();
+    this.#hosts.clear();
+    this.#heads.clear();
+    this.#leases.clear();
+    this.#runs.clear();
+    this.#writers.clear();
   }
 
   hasSeen(key: string): boolean {
@@ -318,6 +361,12 @@ class SqliteStore implements Store {
       let i = rows.length;
       while (i > 0 && before(entry, rows[i - 1])) i--;
       rows.splice(i, 0, entry);
+      // A few known entries are enough (a pop reads more when they run out):
+      // the cache of a long queue must not become the queue.
+      if (rows.length > HEAD_ROWS) {
+        rows.length = HEAD_ROWS;
+        head.all = false;
+      }
     }
   }
   headAt(host: string, robots: boolean): number | undefined {
@@ -346,17 +395,22 @@ class SqliteStore implements Store {
     return row ? { host: row.host as string, at: row.ready_at as number } : undefined;
   }
   lease(key: string): LeaseRow | undefined {
+    if (this.#leases.has(key)) return this.#leases.get(key);
     const row = this.#s.lease.get(key) as Row | undefined;
-    return row
+    const lease = row
       ? { token: row.token as string, host: row.host as string, job: JSON.parse(row.job as string) }
       : undefined;
+    this.#leases.set(key, lease);
+    return lease;
   }
   putLease(key: string, row: LeaseRow): void {
     const text = this.#popped?.job === row.job ? this.#popped.text : JSON.stringify(row.job);
     this.#s.putLease.run(key, row.token, row.host, text);
+    this.#leases.set(key, row);
   }
   dropLease(key: string): void {
     this.#s.dropLease.run(key);
+    this.#leases.delete(key);
   }
   leasesOf(token: string): string[] {
     return (this.#s.leasesOf.all(token) as Row[]).map((row) => row.key as string);
@@ -397,10 +451,14 @@ class SqliteStore implements Store {
     return counts;
   }
   run(token: string): RunRow | undefined {
+    if (this.#runs.has(token)) return this.#runs.get(token);
     const row = this.#s.run.get(token) as unknown as RunRow | undefined;
-    return row ? { ...row } : undefined;
+    const run = row ? { ...row } : undefined;
+    this.#runs.set(token, run);
+    return run;
   }
   putRun(row: RunRow): void {
+    this.#runs.set(row.token, row);
     this.#s.putRun.run(
       row.token,
       row.machine,
@@ -413,6 +471,7 @@ class SqliteStore implements Store {
   }
   dropRun(token: string): void {
     this.#s.dropRun.run(token);
+    this.#runs.delete(token);
   }
   runs(): RunRow[] {
     return (this.#s.runs.all() as unknown as RunRow[]).map((row) => ({ ...row }));
@@ -421,8 +480,9 @@ class SqliteStore implements Store {
     return (this.#s.expiredRuns.all(now) as Row[]).map((row) => row.token as string);
   }
   writer(name: string): WriterRow | undefined {
+    if (this.#writers.has(name)) return this.#writers.get(name);
     const row = this.#s.writer.get(name) as Row | undefined;
-    return row
+    const writer = row
       ? {
         name: row.name as string,
         token: row.token as string,
@@ -431,6 +491,8 @@ class SqliteStore implements Store {
         checkpoint: row.checkpoint as number,
       }
       : undefined;
+    this.#writers.set(name, writer);
+    return writer;
   }
   orphanWriters(): string[] {
     return (this.#s.orphanWriters.all() as Row[]).map((row) => row.name as string);
@@ -443,9 +505,11 @@ class SqliteStore implements Store {
   }
   putWriter(row: WriterRow): void {
     this.#s.putWriter.run(row.name, row.token, row.adoptable ? 1 : 0, row.seq, row.checkpoint);
+    this.#writers.set(row.name, row);
   }
   dropWriter(name: string): void {
     this.#s.dropWriter.run(name);
+    this.#writers.delete(name);
   }
   outboxPut(writer: string, seq: number, record: CrawlRecord): void {
     this.#s.outboxPut.run(writer, seq, JSON.stringify(record));

@@ -1,9 +1,10 @@
 # The networking workloads on Python's multiprocessing, the twins of
 # bench/net_workloads.ts: a recv_bytes round trip over loopback TCP between
-# two processes (Listener and Client), and a queue served by a BaseManager.
+# two processes (Listener and Client), the same bytes over a bare socket (the
+# floor: no multiprocessing code), and a queue served by a BaseManager.
 # Medians of 5 runs. `python3 python_net.py echo` is the echo server that
 # net_workloads.ts times a Deno client against.
-import json, queue, statistics, sys, time
+import json, queue, socket, statistics, sys, time
 from multiprocessing import Process
 from multiprocessing.connection import Client, Listener
 from multiprocessing.managers import BaseManager
@@ -33,6 +34,41 @@ def echo(listener=None):
             except EOFError:
                 break
     listener.close()
+
+
+def echo_bare(listener):
+    conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with conn:
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            conn.sendall(data)
+    listener.close()
+
+
+def bare_round_trips(size, count):
+    # A bare socket echo, no multiprocessing code: the floor of the round trip.
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = Process(target=echo_bare, args=(listener,))
+    server.start()
+    message = b"\x07" * size
+    runs = []
+    with socket.create_connection(listener.getsockname()) as conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for run in range(RUNS + 1):
+            t = time.perf_counter()
+            for _ in range(count):
+                conn.sendall(message)
+                got = 0
+                while got < size:
+                    got += len(conn.recv(65536))
+            if run > 0:
+                runs.append((time.perf_counter() - t) * 1e6 / count)
+    server.join()
+    listener.close()
+    return statistics.median(runs)
 
 
 def round_trips(conn, message, count):
@@ -78,6 +114,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "echo":
         echo()
         sys.exit(0)
+    report("netRoundTripBare", bare_round_trips(104, ROUND_TRIPS), "us")
     listener = Listener(("127.0.0.1", 0), authkey=AUTHKEY)
     server = Process(target=echo, args=(listener,))
     server.start()
