@@ -85,12 +85,6 @@ export interface StepRequest {
   ack?: { seq: number; checkpoint?: number };
   /** How many jobs to lease. */
   take: number;
-  /**
-   * How many more to lease ahead of need, after `take`: only pages of hosts
-   * that space no requests (no --delay, no Crawl-delay), as the scheduler
-   * starts them later than it takes them.
-   */
-  ahead?: number;
 }
 
 /** A committed record, numbered in its writer's outbox. */

@@ -242,9 +242,8 @@ export class FrontierCore {
         for (const key of request.release) this.#release(key, now, touched);
         if (request.ack && durable) this.#ack(request.ack.seq, request.ack.checkpoint);
         for (const host of touched) this.#refresh(host);
-        const wanted = request.take + (request.ahead ?? 0);
-        while (result.taken.length < wanted) {
-          const job = this.#take(now, result.taken.length >= request.take);
+        while (result.taken.length < request.take) {
+          const job = this.#take(now);
           if (!job) break;
           result.taken.push(job);
         }
@@ -449,20 +448,16 @@ export class FrontierCore {
     s.setReady(host, at);
   }
 
-  /** Leases the next ready job; `ahead`: only a page of a host that spaces no requests. */
-  #take(now: number, ahead: boolean): Job | undefined {
+  #take(now: number): Job | undefined {
     const s = this.#store;
     for (;;) {
       const first = s.firstReady();
       if (!first || first.at > now) return undefined;
       const row = s.host(first.host);
-      if (ahead && Math.max(this.#config.delayMs, row.crawlDelay) > 0) return undefined;
       let job: Job | undefined;
       const robots = s.headAt(first.host, true); // even with none pending: see #refresh
-      if (robots !== undefined && robots <= now) {
-        if (ahead) return undefined;
-        job = s.pop(first.host, true);
-      } else if (row.pending === 0 && (s.headAt(first.host, false) ?? Infinity) <= now) {
+      if (robots !== undefined && robots <= now) job = s.pop(first.host, true);
+      else if (row.pending === 0 && (s.headAt(first.host, false) ?? Infinity) <= now) {
         job = s.pop(first.host, false);
       }
       if (!job) {

@@ -391,7 +391,6 @@ export class RedisFrontier implements Frontier {
         }
         : {}),
       take: request.take,
-      ahead: request.ahead ?? 0,
     };
     const result = JSON.parse(await this.#call("step", () => this.#script("step", argument)));
     if (result.lost) {

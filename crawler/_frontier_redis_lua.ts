@@ -176,18 +176,15 @@ local function refresh_touched()
   touched = {}
 end
 
--- ahead: only a page of a host that spaces no requests (see StepRequest.ahead)
-local function take(ahead)
+local function take()
   for _ = 1, 100000 do
     local first = redis.call('ZRANGE', P .. 'ready', 0, 0, 'WITHSCORES')
     if #first == 0 or tonumber(first[2]) > now then return nil end
     local h = first[1]
     local r = host_row(h)
-    if ahead and math.max(cfg.delayMs, r.crawlDelay) > 0 then return nil end
     local key, robots = nil, false
     local rb = head_at(h, true)
     if rb ~= nil and rb <= now then
-      if ahead then return nil end
       key = redis.call('ZRANGE', P .. 'r:' .. h, 0, 0)[1]
       robots = true
     elseif r.pending <= 0 then
@@ -345,8 +342,8 @@ if req.ack then
   if req.ack.checkpoint then redis.call('HSET', wk, 'checkpoint', req.ack.checkpoint) end
 end
 refresh_touched()
-for i = 1, req.take + (req.ahead or 0) do
-  local job = take(i > req.take)
+for _ = 1, req.take do
+  local job = take()
   if not job then break end
   table.insert(result.taken, job)
 end

@@ -363,8 +363,6 @@ const MAX_BACKOFF_MS = 60_000;
 const ROBOTS_MAX_BYTES = 500 * 1024;
 /** How often an idle process of a shared crawl looks for work that others added. */
 const POLL_MS = 100;
-/** The longest a step waits to gather settled jobs (only while pages leased ahead keep the slots full). */
-const GATHER_MS = 5;
 
 /** What this process knows of an origin's robots.txt. */
 interface OriginRules {
@@ -512,20 +510,6 @@ async function* run(
   const origins = new Map<string, OriginRules>();
   /** Jobs leased to this process whose request runs, by key. */
   const inFlight = new Map<string, Job>();
-  /**
-   * Pages leased ahead, started as requests end: with a durable frontier a
-   * free slot then need not wait for a step, and steps can gather several
-   * finished pages into one transaction (or Redis call). The frontier leases
-   * ahead only pages of hosts that space no requests (the spacing counts from
-   * the take, and these start later), and this process asks only when --delay
-   * is 0.
-   */
-  const ahead: PageJob[] = [];
-  const leaseAhead = durable && o.delayMs === 0 ? o.concurrency : 0;
-  /** A step waits for this many settled jobs while pages leased ahead keep the slots full. */
-  const gather = Math.max(1, o.concurrency >> 1);
-  let gatherTimer: ReturnType<typeof setTimeout> | undefined;
-  let aheadStalled = false;
   /** What the next step commits. */
   let add: PageJob[] = seeds;
   let done: Done[] = [];
@@ -607,37 +591,22 @@ async function* run(
     try {
       while (!closed && fatal === undefined) {
         heldBack = !stopping && backlogged();
-        const free = stopping || heldBack ? 0 : o.concurrency - inFlight.size - ahead.length;
-        const more = stopping || heldBack ? 0 : leaseAhead - ahead.length;
-        const takeOnly = (free > 0 || (more > 0 && !aheadStalled)) &&
-          performance.now() >= takeAfter;
+        const free = stopping || heldBack ? 0 : o.concurrency - inFlight.size;
+        const takeOnly = free > 0 && performance.now() >= takeAfter;
         const ack = acked.seq > ackSent ? { ...acked } : undefined;
         if (!buffered() && !ack && !takeOnly) break;
-        const request: StepRequest = {
-          add,
-          done,
-          requeue,
-          release,
-          ack,
-          take: Math.max(0, free),
-          ahead: Math.max(0, more),
-        };
+        const request: StepRequest = { add, done, requeue, release, ack, take: Math.max(0, free) };
         add = [];
         done = [];
         requeue = [];
         release = [];
         heartbeatDue = false;
-        clearTimeout(gatherTimer);
-        gatherTimer = undefined;
         current = frontier.step(request);
         const result = await current;
         if (closed) return;
         if (ack) ackSent = ack.seq;
         apply(request, result);
         const now = performance.now();
-        // Leasing ahead may stop short while jobs are ready (of paced hosts):
-        // no step only to lease ahead until something settles.
-        aheadStalled = result.taken.length < request.take + request.ahead!;
         if (result.taken.length < request.take) {
           const wait = result.waitMs ?? Infinity;
           takeAfter = now + (frontier.shared ? Math.min(wait, POLL_MS) : wait);
@@ -688,20 +657,8 @@ async function* run(
     notify();
   };
 
-  /**
-   * Starts the jobs a step leased to this process, as many as there are free
-   * slots; the rest wait in `ahead`. Only jobs leased ahead can be in excess:
-   * the slots freed during a step outnumber those its `ahead` jobs filled, so
-   * the step's first `take` jobs (which may be robots.txt jobs, or of paced
-   * hosts) always have a slot.
-   */
-  const start = async (taken: Job[]) => {
-    const room = Math.max(0, o.concurrency - inFlight.size);
-    const jobs = taken.length > room ? taken.slice(0, room) : taken;
-    for (const job of taken.slice(room)) {
-      if (job.kind === "page" && !stopping) ahead.push(job);
-      else release.push(jobKey(job));
-    }
+  /** Starts the jobs a step leased to this process. */
+  const start = async (jobs: Job[]) => {
     if (jobs.length === 0) return;
     for (const job of jobs) inFlight.set(jobKey(job), job);
     if (o.robots) {
@@ -761,18 +718,9 @@ async function* run(
     if (closed || inFlight.get(jobKey(job)) !== job) return;
     inFlight.delete(jobKey(job));
     stats.inFlight = inFlight.size;
-    if (ahead.length > 0 && !stopping) {
-      start([ahead.shift()!]).catch((error) => {
-        fatal ??= error;
-        notify();
-      });
-    }
     if (job.kind === "robots") settleRobots(job, outcome);
     else settlePage(job, outcome);
-    // While pages leased ahead keep the slots full, what settles gathers for
-    // one step (within a few milliseconds); otherwise the step runs at once.
-    if (ahead.length < gather || done.length + requeue.length >= gather) kick();
-    else gatherTimer ??= setTimeout(kick, GATHER_MS);
+    kick();
   };
 
   /**
@@ -1008,8 +956,6 @@ async function* run(
     if (stopping) return;
     stopping = true;
     clearTimeout(timer);
-    // Leased ahead but never requested: given back untouched.
-    for (const job of ahead.splice(0)) release.push(jobKey(job));
     if (!durable) {
       // In memory nothing survives: a URL already requested (waiting to
       // retry, or between two redirects) gets a record; the rest is dropped.
@@ -1042,8 +988,7 @@ async function* run(
   };
 
   const finished = () =>
-    !stepping && !kickQueued && inFlight.size === 0 && ahead.length === 0 && !buffered() &&
-    ready.length === 0 &&
+    !stepping && !kickQueued && inFlight.size === 0 && !buffered() && ready.length === 0 &&
     acked.seq <= ackSent && (stopping || (queuedAll === 0 && leasedAll === 0));
 
   try {
@@ -1109,7 +1054,6 @@ async function* run(
     options.signal?.removeEventListener("abort", stop);
     closed = true;
     clearTimeout(timer);
-    clearTimeout(gatherTimer);
     clearTimeout(cutTimer);
     clearInterval(heartbeat);
     try {

@@ -4,25 +4,20 @@
 // The SQLite frontier keeps host rows, queue heads, leases and counters in
 // memory from one transaction to the next, and drops them when another
 // connection wrote the file: two connections on one file, stepped in turn,
-// must each see what the other did. Leasing ahead (all three frontiers):
-// only pages of hosts that space no requests.
+// must each see what the other did.
 import assert from "node:assert/strict";
 import {
   type Done,
-  type Frontier,
   type FrontierConfig,
   jobKey,
   type PageJob,
   type StepRequest,
 } from "../crawler/_frontier.ts";
 import { FrontierCore, type Store } from "../crawler/_frontier_core.ts";
-import { MemoryFrontier, MemoryStore } from "../crawler/_frontier_memory.ts";
-import { RedisFrontier } from "../crawler/_frontier_redis.ts";
+import { MemoryStore } from "../crawler/_frontier_memory.ts";
 import { SqliteFrontier } from "../crawler/_frontier_sqlite.ts";
-import { parseState, type StateSpec } from "../crawler/_state.ts";
 import { currentRun } from "../crawler/_run_identity.ts";
 import type { CrawlRecord } from "../crawler/crawl.ts";
-import { haveRedis, startRedis } from "./fixtures/redis_server.ts";
 
 const page = (url: string): PageJob => ({
   kind: "page",
@@ -138,112 +133,3 @@ Deno.test("SQLite frontier: two connections on one file, stepped in turn, each s
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** Each frontier, opened on a fresh state, for a test that runs on all three. */
-const kinds: {
-  name: string;
-  ignore?: boolean;
-  open(config: FrontierConfig): Promise<{ frontier: Frontier; close(): Promise<void> }>;
-}[] = [
-  {
-    name: "memory",
-    open: (config) => {
-      const frontier = new MemoryFrontier(config);
-      return Promise.resolve({ frontier, close: () => frontier.close() });
-    },
-  },
-  {
-    name: "SQLite",
-    async open(config) {
-      const dir = await Deno.makeTempDir();
-      const frontier = SqliteFrontier.open(`${dir}/state.db`, config, false);
-      return {
-        frontier,
-        async close() {
-          await frontier.close();
-          await Deno.remove(dir, { recursive: true });
-        },
-      };
-    },
-  },
-  {
-    name: "Redis",
-    ignore: !haveRedis(),
-    async open(config) {
-      const redis = (await startRedis())!;
-      const spec = parseState(redis.url, "ahead") as Extract<StateSpec, { kind: "redis" }>;
-      const frontier = await RedisFrontier.open(spec, config, false, () => {});
-      return {
-        frontier,
-        async close() {
-          await frontier.close();
-          await redis.close();
-        },
-      };
-    },
-  },
-];
-
-for (const kind of kinds) {
-  Deno.test({
-    name:
-      `${kind.name} frontier: leasing ahead takes only pages of hosts that space no requests, never robots.txt jobs`,
-    ignore: kind.ignore,
-    async fn() {
-      const keys = (jobs: Parameters<typeof jobKey>[0][]) => jobs.map(jobKey).sort();
-      /** A frontier with robots.txt on whose one host, h.test, asked for `crawlDelayMs`. */
-      const decided = async (crawlDelayMs: number) => {
-        const opened = await kind.open({ ...config, perHost: 10, robots: true });
-        const { frontier } = opened;
-        await frontier.open(undefined);
-        await frontier.step(step({ add: [page("http://h.test/1")] }));
-        // The robots.txt job comes first, and is never leased ahead.
-        assert.deepEqual((await frontier.step(step({ ahead: 5 }))).taken, []);
-        assert.deepEqual(keys((await frontier.step(step({ take: 1 }))).taken), [
-          "robots http://h.test",
-        ]);
-        const origin = "http://h.test";
-        const done: Done = {
-          key: `robots ${origin}`,
-          links: [],
-          blocked: [],
-          robots: { origin, verdict: { allow: true }, crawlDelayMs },
-        };
-        await frontier.step(step({ done: [done], add: [page("http://h.test/2")] }));
-        return opened;
-      };
-      // No Crawl-delay: its pages are leased ahead.
-      const fast = await decided(0);
-      try {
-        assert.deepEqual(keys((await fast.frontier.step(step({ ahead: 5 }))).taken), [
-          "http://h.test/1",
-          "http://h.test/2",
-        ]);
-      } finally {
-        await fast.close();
-      }
-      // A Crawl-delay: nothing is leased ahead; a page is taken when asked for (it starts at once).
-      const slow = await decided(1000);
-      try {
-        assert.deepEqual((await slow.frontier.step(step({ ahead: 5 }))).taken, []);
-        assert.deepEqual(keys((await slow.frontier.step(step({ take: 1, ahead: 5 }))).taken), [
-          "http://h.test/1",
-        ]);
-      } finally {
-        await slow.close();
-      }
-      // With --delay, every host spaces its requests: nothing is leased ahead.
-      const paced = await kind.open({ ...config, perHost: 10, delayMs: 1 });
-      try {
-        await paced.frontier.open(undefined);
-        await paced.frontier.step(
-          step({ add: [page("http://a.test/1"), page("http://b.test/1")] }),
-        );
-        assert.deepEqual((await paced.frontier.step(step({ ahead: 5 }))).taken, []);
-        assert.equal((await paced.frontier.step(step({ take: 1, ahead: 5 }))).taken.length, 1);
-      } finally {
-        await paced.close();
-      }
-    },
-  });
-}
