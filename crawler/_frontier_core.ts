@@ -79,6 +79,11 @@ export interface WriterRow {
   adoptable: boolean;
   /** The last outbox number given. */
   seq: number;
+  /**
+   * The last outbox number acknowledged: the records up to it are delivered
+   * and no longer in the outbox (a store may drop them later, in bulk).
+   */
+  acked: number;
   /** The output's position after the last acknowledged record, -1 when none. */
   checkpoint: number;
 }
@@ -120,11 +125,16 @@ export interface Store {
   /** Named writers no run holds, other than `except`, whose outbox holds records: how many. */
   waitingWriters(except: string): { output: string; records: number }[];
   putWriter(row: WriterRow): void;
+  /** Drops the writer and whatever its outbox still keeps. */
   dropWriter(name: string): void;
   /** Stores a record under `seq` in `writer`'s outbox. */
   outboxPut(writer: string, seq: number, record: CrawlRecord): void;
+  /** The writer's records not acknowledged yet, in order. */
   outbox(writer: string): Delivery[];
-  /** Drops `writer`'s records up to `seq`. */
+  /**
+   * Drops `writer`'s records up to `seq` (already acknowledged: outbox() no
+   * longer returns them, so a store may do it later, several at once).
+   */
   outboxDrop(writer: string, seq: number): void;
 }
 
@@ -171,7 +181,7 @@ export class FrontierCore {
           );
         }
         const claimed: WriterRow = row ??
-          { name: writer, token: "", adoptable: false, seq: 0, checkpoint: -1 };
+          { name: writer, token: "", adoptable: false, seq: 0, acked: 0, checkpoint: -1 };
         claimed.token = this.#token;
         s.putWriter(claimed);
         opened = {
@@ -188,6 +198,7 @@ export class FrontierCore {
           token: this.#token,
           adoptable: true,
           seq: 0,
+          acked: 0,
           checkpoint: -1,
         });
       }
@@ -396,12 +407,14 @@ export class FrontierCore {
   /** Runs `fn` with this run's writer row read once and written back once (if any). */
   #withWriter<T>(fn: () => T): T {
     const w = this.#store.writer(this.#writer);
-    const before = w && `${w.token} ${w.seq} ${w.checkpoint}`;
+    const before = w && `${w.token} ${w.seq} ${w.acked} ${w.checkpoint}`;
     this.#w = w;
     try {
       const result = fn();
       // Written back only when changed: most steps deliver or acknowledge records, not all.
-      if (w && `${w.token} ${w.seq} ${w.checkpoint}` !== before) this.#store.putWriter(w);
+      if (w && `${w.token} ${w.seq} ${w.acked} ${w.checkpoint}` !== before) {
+        this.#store.putWriter(w);
+      }
       return result;
     } finally {
       this.#w = undefined;
@@ -422,7 +435,10 @@ export class FrontierCore {
   #ack(seq: number, checkpoint: number | undefined): void {
     const writer = this.#w;
     if (!writer) return;
-    this.#store.outboxDrop(writer.name, seq);
+    if (seq > writer.acked) {
+      writer.acked = seq;
+      this.#store.outboxDrop(writer.name, seq);
+    }
     if (checkpoint !== undefined) writer.checkpoint = checkpoint;
   }
 

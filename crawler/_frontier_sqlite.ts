@@ -35,7 +35,9 @@ import type { CrawlRecord } from "./crawl.ts";
 import { currentRun, isAlive } from "./_run_identity.ts";
 
 /** The format of the file; another format is refused rather than misread. */
-const FORMAT = "dmp-crawl-state 2";
+const FORMAT = "dmp-crawl-state 3";
+/** The format before writers kept their acknowledged number (migrated when opened). */
+const FORMAT_2 = "dmp-crawl-state 2";
 /** The format before the queue became one table ordered by host (migrated when opened). */
 const FORMAT_1 = "dmp-crawl-state 1";
 const SQLITE_HEADER = "SQLite format 3\0";
@@ -50,13 +52,23 @@ const QUEUE_TABLE = `CREATE TABLE queue (host TEXT NOT NULL, robots INTEGER NOT 
   ready REAL NOT NULL, id INTEGER NOT NULL, job TEXT NOT NULL,
   PRIMARY KEY (host, robots, ready, id)) WITHOUT ROWID;`;
 
+/**
+ * The outboxes, one table in the order records are committed: a rowid table
+ * grows at its end, so a commit writes its last page (a table ordered by
+ * writer and number rebalanced three pages at each of the many splits). It
+ * holds the records not acknowledged and at most OUTBOX_DROP_EVERY more per
+ * writer, so looking up a writer's records reads it all, rarely: when a
+ * process starts or ends.
+ */
+const OUTBOX_TABLE = `CREATE TABLE outbox (id INTEGER PRIMARY KEY, writer TEXT NOT NULL,
+  seq INTEGER NOT NULL, record TEXT NOT NULL);`;
+
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
 ${QUEUE_TABLE}
 CREATE TABLE leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL,
   job TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX leases_token ON leases (token);
 CREATE TABLE hosts (host TEXT PRIMARY KEY, active INTEGER NOT NULL, next_at REAL NOT NULL,
   crawl_delay REAL NOT NULL, pending INTEGER NOT NULL, ready_at REAL) WITHOUT ROWID;
 CREATE INDEX hosts_ready ON hosts (ready_at) WHERE ready_at IS NOT NULL;
@@ -67,9 +79,8 @@ CREATE TABLE runs (token TEXT PRIMARY KEY, machine TEXT NOT NULL, hostname TEXT 
   WITHOUT ROWID;
 CREATE INDEX runs_expires ON runs (expires);
 CREATE TABLE writers (name TEXT PRIMARY KEY, token TEXT NOT NULL, adoptable INTEGER NOT NULL,
-  seq INTEGER NOT NULL, checkpoint INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE outbox (writer TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
-  PRIMARY KEY (writer, seq)) WITHOUT ROWID;
+  seq INTEGER NOT NULL, checkpoint INTEGER NOT NULL, acked INTEGER NOT NULL) WITHOUT ROWID;
+${OUTBOX_TABLE}
 `;
 
 type Row = Record<string, unknown>;
@@ -89,15 +100,20 @@ interface QueueHead {
   all: boolean;
 }
 
+/** Acknowledged records are deleted from an outbox this many at a time. */
+const OUTBOX_DROP_EVERY = 256;
+
 /** The most entries of a queue's head kept in memory. */
 const HEAD_ROWS = 4;
 
 const before = (a: Head, b: Head) => a.ready < b.ready || (a.ready === b.ready && a.id < b.id);
 
-/** A host row read in a transaction: the live row, its ready_at, and its fields as read. */
-type CachedHost = HostRow & { readyAt: number | null; read: string };
+/** A host row read in a transaction: the live row, its ready_at, and its fields as last written (undefined: never stored). */
+type CachedHost = HostRow & { readyAt: number | null; stored: HostRow | undefined };
 
-const hostFields = (row: HostRow) => `${row.active} ${row.nextAt} ${row.crawlDelay} ${row.pending}`;
+const sameHost = (a: HostRow, b: HostRow | undefined) =>
+  b !== undefined && a.active === b.active && a.nextAt === b.nextAt &&
+  a.crawlDelay === b.crawlDelay && a.pending === b.pending;
 
 /**
  * Entries kept at most in each of the seen and unseen caches (a key seen stays
@@ -140,19 +156,37 @@ class SqliteStore implements Store {
    * miss it).
    */
   #unseenCache = new Set<string>();
+  /**
+   * Whether #seenCache holds every key of `seen`, so a miss is an answer.
+   * Loaded at the first hasSeen() (the crawl has maxPages URLs: `seen` no
+   * longer grows, as above) when the keys fit in the cache: past --max-pages
+   * every link of every page is looked up, most of them never seen.
+   */
+  #seenComplete = false;
+  /** `seen` had more keys than the cache holds when it was loaded (it only grows: not tried again). */
+  #seenTooLarge = false;
+  /** #seenCache was loaded by the transaction in progress (it holds that transaction's keys). */
+  #seenLoadedNow = false;
   /** Counters as committed (or read), and the changes to write at the end of the transaction. */
   readonly #countCache = new Map<string, number>();
   readonly #countDelta = new Map<string, number>();
   /** Host rows read (live objects, with ready_at and the row as last written). */
   readonly #hosts = new Map<string, CachedHost>();
-  /** The first entries of each queue read ("host robots" keys). */
-  readonly #heads = new Map<string, QueueHead>();
+  /** The hosts handed out by the transaction in progress: the only rows it may have changed. */
+  readonly #hostsUsed = new Set<string>();
+  /** The first entries of each queue read, by host: pages' queues, then robots.txt jobs'. */
+  readonly #heads = [new Map<string, QueueHead>(), new Map<string, QueueHead>()];
   /** Lease, run and writer rows read or written (live objects, written back by the core). */
   readonly #leases = new Map<string, LeaseRow | undefined>();
   readonly #runs = new Map<string, RunRow | undefined>();
   readonly #writers = new Map<string, WriterRow | undefined>();
   /** `PRAGMA data_version` when the caches above were last right (undefined: not known). */
   #dataVersion: number | undefined;
+  /**
+   * Per writer, the outbox number up to which this process deleted records
+   * (it may be wrong after a rollback: a later delete catches up).
+   */
+  readonly #outboxDropped = new Map<string, number>();
   /** The job text of the last pop, reused when the same job is leased. */
   #popped: { job: Job; text: string } | undefined;
   #depth = 0;
@@ -162,6 +196,7 @@ class SqliteStore implements Store {
     const sql: Record<string, string> = {
       dataVersion: "PRAGMA data_version",
       hasSeen: "SELECT 1 FROM seen WHERE key = ?",
+      seenKeys: "SELECT key FROM seen LIMIT ?",
       addSeen: "INSERT OR IGNORE INTO seen (key) VALUES (?)",
       host: "SELECT active, next_at, crawl_delay, pending, ready_at FROM hosts WHERE host = ?",
       putHost: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at)
@@ -194,14 +229,14 @@ class SqliteStore implements Store {
       writer: "SELECT * FROM writers WHERE name = ?",
       orphanWriters: "SELECT name FROM writers WHERE adoptable = 1 AND token = ''",
       waitingWriters: `SELECT writers.name AS name, COUNT(*) AS records FROM writers
-        JOIN outbox ON outbox.writer = writers.name
+        JOIN outbox ON outbox.writer = writers.name AND outbox.seq > writers.acked
         WHERE writers.adoptable = 0 AND writers.token = '' AND writers.name != ?
         GROUP BY writers.name ORDER BY writers.name`,
-      putWriter: `INSERT OR REPLACE INTO writers (name, token, adoptable, seq, checkpoint)
-        VALUES (?, ?, ?, ?, ?)`,
+      putWriter: `INSERT OR REPLACE INTO writers (name, token, adoptable, seq, checkpoint, acked)
+        VALUES (?, ?, ?, ?, ?, ?)`,
       dropWriter: "DELETE FROM writers WHERE name = ?",
-      outboxPut: "INSERT OR REPLACE INTO outbox (writer, seq, record) VALUES (?, ?, ?)",
-      outbox: "SELECT seq, record FROM outbox WHERE writer = ? ORDER BY seq",
+      outboxPut: "INSERT INTO outbox (writer, seq, record) VALUES (?, ?, ?)",
+      outbox: "SELECT seq, record FROM outbox WHERE writer = ? AND seq > ? ORDER BY seq",
       outboxDrop: "DELETE FROM outbox WHERE writer = ? AND seq <= ?",
     };
     this.#s = Object.fromEntries(
@@ -228,12 +263,19 @@ class SqliteStore implements Store {
       const result = fn();
       for (const [key, n] of this.#countDelta) if (n !== 0) this.#s.count.run(key, n);
       // Host rows changed since they were last written, written once each (a
-      // row whose lease was taken and given back in the same step is as it was).
-      for (const [name, row] of this.#hosts) {
-        const fields = hostFields(row);
-        if (fields !== row.read) {
+      // row whose lease was taken and given back in the same step is as it
+      // was). The core changes a row only through what host() handed out in
+      // this transaction, so only those are looked at.
+      for (const name of this.#hostsUsed) {
+        const row = this.#hosts.get(name)!;
+        if (!sameHost(row, row.stored)) {
           this.#s.putHost.run(name, row.active, row.nextAt, row.crawlDelay, row.pending);
-          row.read = fields;
+          row.stored = {
+            active: row.active,
+            nextAt: row.nextAt,
+            crawlDelay: row.crawlDelay,
+            pending: row.pending,
+          };
         }
       }
       this.#db.exec("COMMIT");
@@ -251,6 +293,7 @@ class SqliteStore implements Store {
       if (committed) {
         if (this.#seenCache.size + this.#seenAdded.length > SEEN_CACHE_MAX) {
           this.#seenCache = new Set();
+          this.#seenComplete = false;
         }
         for (const key of this.#seenAdded) this.#seenCache.add(key);
         for (const [key, n] of this.#countDelta) {
@@ -258,15 +301,22 @@ class SqliteStore implements Store {
           if (known !== undefined) this.#countCache.set(key, known + n);
         }
         if (
-          this.#hosts.size > ROW_CACHE_MAX || this.#heads.size > ROW_CACHE_MAX ||
+          this.#hosts.size > ROW_CACHE_MAX ||
+          this.#heads[0].size + this.#heads[1].size > ROW_CACHE_MAX ||
           this.#leases.size > ROW_CACHE_MAX
         ) this.#forget();
       } else {
         // What the caches hold may be what the rollback undid.
         this.#forget();
         this.#dataVersion = undefined;
+        if (this.#seenLoadedNow) {
+          this.#seenCache = new Set();
+          this.#seenComplete = false;
+        }
       }
+      this.#seenLoadedNow = false;
       this.#seenAdded.length = 0;
+      this.#hostsUsed.clear();
       this.#countDelta.clear();
       this.#popped = undefined;
     }
@@ -276,7 +326,8 @@ class SqliteStore implements Store {
   #forget(): void {
     this.#countCache.clear();
     this.#hosts.clear();
-    this.#heads.clear();
+    this.#heads[0].clear();
+    this.#heads[1].clear();
     this.#leases.clear();
     this.#runs.clear();
     this.#writers.clear();
@@ -284,7 +335,19 @@ class SqliteStore implements Store {
 
   hasSeen(key: string): boolean {
     if (this.#seenCache.has(key)) return true;
-    if (this.#unseenCache.has(key)) return false;
+    if (this.#seenComplete || this.#unseenCache.has(key)) return false;
+    if (!this.#seenTooLarge) {
+      const keys = (this.#s.seenKeys.all(SEEN_CACHE_MAX + 1) as Row[]).map((row) =>
+        row.key as string
+      );
+      if (keys.length <= SEEN_CACHE_MAX) {
+        this.#seenCache = new Set(keys);
+        this.#seenComplete = true;
+        this.#seenLoadedNow = true;
+        return this.#seenCache.has(key);
+      }
+      this.#seenTooLarge = true;
+    }
     const seen = this.#s.hasSeen.get(key) !== undefined;
     if (seen) this.#seenAdded.push(key);
     else {
@@ -298,6 +361,11 @@ class SqliteStore implements Store {
     this.#unseenCache.delete(key);
     const added = this.#s.addSeen.run(key).changes === 1;
     this.#seenAdded.push(key);
+    if (this.#seenComplete) {
+      // Kept complete within the transaction; a rollback drops the cache.
+      this.#seenCache.add(key);
+      this.#seenLoadedNow = true;
+    }
     return added;
   }
   #host(name: string): CachedHost {
@@ -316,10 +384,11 @@ class SqliteStore implements Store {
         ...host,
         readyAt: (found?.ready_at ?? null) as number | null,
         // A host never stored is written even unchanged (setReady may need its row).
-        read: found ? hostFields(host) : "",
+        stored: found ? { ...host } : undefined,
       };
       this.#hosts.set(name, row);
     }
+    this.#hostsUsed.add(name);
     return row;
   }
   host(name: string): HostRow {
@@ -333,15 +402,15 @@ class SqliteStore implements Store {
   }
   /** The first entries of a queue: two read at once, so a pop knows the next. */
   #queueHead(host: string, robots: boolean): QueueHead {
-    const key = `${host} ${robots ? 1 : 0}`;
-    let head = this.#heads.get(key);
+    const heads = this.#heads[robots ? 1 : 0];
+    let head = heads.get(host);
     if (head === undefined) {
       const rows = (this.#s.head.all(host, robots ? 1 : 0) as Row[]).map((row) => ({
         ready: row.ready as number,
         id: row.id as number,
       }));
       head = { rows, all: rows.length < 2 };
-      this.#heads.set(key, head);
+      heads.set(host, head);
     }
     return head;
   }
@@ -351,7 +420,7 @@ class SqliteStore implements Store {
     const id = this.get(QUEUE_IDS);
     this.count(QUEUE_IDS, 1);
     this.#s.push.run(host, robots ? 1 : 0, at, id, JSON.stringify(job));
-    const head = this.#heads.get(`${host} ${robots ? 1 : 0}`);
+    const head = this.#heads[robots ? 1 : 0].get(host);
     if (!head) return;
     // The known first entries stay a prefix of the queue: the new one joins
     // them if it comes before the last of them, or if they are all of it.
@@ -377,7 +446,7 @@ class SqliteStore implements Store {
     const first = head.rows.shift();
     if (!first) return undefined;
     const row = this.#s.pop.get(host, robots ? 1 : 0, first.ready, first.id) as Row;
-    if (head.rows.length === 0 && !head.all) this.#heads.delete(`${host} ${robots ? 1 : 0}`);
+    if (head.rows.length === 0 && !head.all) this.#heads[robots ? 1 : 0].delete(host);
     const text = row.job as string;
     const job = JSON.parse(text) as Job;
     this.#popped = { job, text };
@@ -488,6 +557,7 @@ class SqliteStore implements Store {
         token: row.token as string,
         adoptable: row.adoptable === 1,
         seq: row.seq as number,
+        acked: row.acked as number,
         checkpoint: row.checkpoint as number,
       }
       : undefined;
@@ -504,24 +574,41 @@ class SqliteStore implements Store {
     }));
   }
   putWriter(row: WriterRow): void {
-    this.#s.putWriter.run(row.name, row.token, row.adoptable ? 1 : 0, row.seq, row.checkpoint);
+    this.#s.putWriter.run(
+      row.name,
+      row.token,
+      row.adoptable ? 1 : 0,
+      row.seq,
+      row.checkpoint,
+      row.acked,
+    );
     this.#writers.set(row.name, row);
   }
   dropWriter(name: string): void {
+    // With the acknowledged records it may still keep (see outboxDrop).
+    this.#s.outboxDrop.run(name, Number.MAX_SAFE_INTEGER);
     this.#s.dropWriter.run(name);
     this.#writers.delete(name);
+    this.#outboxDropped.delete(name);
   }
   outboxPut(writer: string, seq: number, record: CrawlRecord): void {
     this.#s.outboxPut.run(writer, seq, JSON.stringify(record));
   }
   outbox(writer: string): Delivery[] {
-    return (this.#s.outbox.all(writer) as Row[]).map((row) => ({
+    const acked = this.writer(writer)?.acked ?? 0;
+    return (this.#s.outbox.all(writer, acked) as Row[]).map((row) => ({
       seq: row.seq as number,
       record: JSON.parse(row.record as string),
     }));
   }
   outboxDrop(writer: string, seq: number): void {
+    // The records stay until OUTBOX_DROP_EVERY more are acknowledged (the
+    // writer row's acked number hides them): deleting the head of the outbox
+    // at every step rewrote two or three pages of the file each time.
+    const dropped = this.#outboxDropped.get(writer) ?? 0;
+    if (Number.isFinite(seq) && seq - dropped < OUTBOX_DROP_EVERY) return;
     this.#s.outboxDrop.run(writer, Math.min(seq, Number.MAX_SAFE_INTEGER));
+    this.#outboxDropped.set(writer, seq);
   }
 }
 
@@ -600,6 +687,10 @@ function openDatabase(path: string): DatabaseSync {
           : undefined;
         if (format === FORMAT_1) {
           migrateFromFormat1(db);
+          format = FORMAT_2;
+        }
+        if (format === FORMAT_2) {
+          migrateFromFormat2(db);
           format = FORMAT;
         }
         if (format !== FORMAT) {
@@ -656,6 +747,25 @@ function migrateFromFormat1(db: DatabaseSync): void {
     `INSERT INTO counts (key, value) VALUES (?, (SELECT COALESCE(MAX(id), 0) + 1 FROM queue))
     ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   ).run(QUEUE_IDS);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(FORMAT_2);
+}
+
+/**
+ * Format 2 deleted a writer's records as soon as they were acknowledged, so
+ * every record in its outboxes is unacknowledged: acked starts at 0. Its
+ * outboxes were a table ordered by writer and number (see OUTBOX_TABLE). Its
+ * index of leases by run is dropped (a run's leases are looked for only when
+ * it ends, among the few leases there are; keeping the index cost a page of
+ * the file at every commit).
+ */
+function migrateFromFormat2(db: DatabaseSync): void {
+  db.exec(`ALTER TABLE writers ADD COLUMN acked INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX IF EXISTS leases_token;
+    ALTER TABLE outbox RENAME TO outbox_format_2;
+    ${OUTBOX_TABLE}
+    INSERT INTO outbox (writer, seq, record)
+      SELECT writer, seq, record FROM outbox_format_2 ORDER BY writer, seq;
+    DROP TABLE outbox_format_2;`);
   db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(FORMAT);
 }
 

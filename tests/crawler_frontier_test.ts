@@ -133,3 +133,24 @@ Deno.test("SQLite frontier: two connections on one file, stepped in turn, each s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SQLite frontier past --max-pages: links are counted as duplicates exactly when seen, in the step that reached the limit and after it", async () => {
+  const dir = await Deno.makeTempDir();
+  const frontier = SqliteFrontier.open(`${dir}/state.db`, { ...config, maxPages: 3 }, false);
+  const urls = (...names: string[]) => names.map((name) => page(`http://h.test/${name}`));
+  try {
+    await frontier.open(undefined);
+    // The first three are added; past the limit, 1 (added in this same step) is a duplicate, 4 is not.
+    const first = await frontier.step(step({ add: urls("1", "2", "3", "1", "4") }));
+    assert.equal(first.duplicates, 1);
+    // In a later step: 2 and 3 (twice) are seen, 5 and 4 are not.
+    const later = await frontier.step(step({ add: urls("2", "5", "3", "4", "3") }));
+    assert.equal(later.duplicates, 3);
+    const totals = await frontier.totals();
+    assert.equal(totals.seen, 3);
+    assert.equal(totals.duplicates, 4);
+  } finally {
+    await frontier.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

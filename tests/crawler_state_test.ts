@@ -327,8 +327,14 @@ Deno.test("crawl({ state, output }): records left for an output no process write
       // two outputs together hold every page once.
       warnings.length = 0;
       const back = { ...base, output: linesOf("first", first), onWarning };
-      for await (const record of crawl([web.start], back)) first.push(record.url);
+      let rewoundTo = -1;
+      for await (const record of crawl([web.start], back)) {
+        if (rewoundTo < 0) rewoundTo = first.length;
+        first.push(record.url);
+      }
       assert.deepEqual(warnings, []);
+      // The count announced was of the records not acknowledged, those written now.
+      assert.equal(Number(waiting[1]), first.length - rewoundTo);
       assert.equal(first.length + second.length, 40);
       assert.deepEqual(new Set([...first, ...second]), new Set(web.urls()));
     });
@@ -526,8 +532,8 @@ Deno.test("crawl({ state }): a state file of format 1 (the queue before it was o
       const after = new DatabaseSync(path);
       const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
       after.close();
-      assert.deepEqual({ ...format }, { value: "dmp-crawl-state 2" });
-      // And it opens again as format 2.
+      assert.deepEqual({ ...format }, { value: "dmp-crawl-state 3" });
+      // And it opens again as the current format.
       assert.deepEqual(
         await Array.fromAsync(crawl([`${base}/c`], options)).then((r) => r.length),
         1,
@@ -537,6 +543,92 @@ Deno.test("crawl({ state }): a state file of format 1 (the queue before it was o
     await server.shutdown();
   }
 });
+
+Deno.test("crawl({ state, output }): a state file of format 2 (before writers kept their acknowledged number) is converted when opened: its outbox delivered once", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) =>
+      new Response(`<title>${new URL(request.url).pathname}</title>`, {
+        headers: { "content-type": "text/html" },
+      }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    await withDir(async (dir) => {
+      const path = `${dir}/old.db`;
+      const db = new DatabaseSync(path);
+      db.exec(FORMAT_2_SCHEMA);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('format', 'dmp-crawl-state 2')").run();
+      const host = `127.0.0.1:${server.addr.port}`;
+      // /a was fetched and committed, not yet written to the output "lines"
+      // (checkpoint 0: empty); /b is queued.
+      const [a, b] = [`${base}/a`, `${base}/b`];
+      const job = { kind: "page", url: b, hop: b, seed: a, depth: 1, attempt: 0, chain: [b] };
+      const record = {
+        url: a,
+        finalUrl: a,
+        status: 200,
+        contentType: "text/html",
+        encoding: "utf-8",
+        title: "/a",
+        links: [b],
+        bytes: 15,
+        depth: 0,
+        elapsedMs: 1,
+      };
+      db.exec(`INSERT INTO seen (key) VALUES ('${a}'), ('${b}')`);
+      db.prepare("INSERT INTO queue (host, robots, ready, id, job) VALUES (?, 0, 0, 1, ?)")
+        .run(host, JSON.stringify({ ...job, firstAt: 0 }));
+      db.prepare("INSERT INTO hosts VALUES (?, 0, 0, 0, 0, 0)").run(host);
+      db.exec(`INSERT INTO counts VALUES ('frontier:seen', 2), ('frontier:queued', 1),
+        ('queue:ids', 2), ('pages', 1), ('ok', 1), ('status:200', 1)`);
+      db.exec(`INSERT INTO writers VALUES ('lines', '', 0, 1, 0)`);
+      db.prepare("INSERT INTO outbox VALUES ('lines', 1, ?)").run(JSON.stringify(record));
+      db.close();
+      const lines: string[] = [];
+      const options = { state: path, robots: false, processes: 1, output: linesOf("lines", lines) };
+      for await (const record of crawl([], options)) lines.push(record.url);
+      assert.deepEqual(lines, [a, b], "the outbox first, then the queue");
+      const after = new DatabaseSync(path);
+      const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
+      const index = after.prepare("SELECT name FROM sqlite_master WHERE name = 'leases_token'")
+        .get();
+      after.close();
+      assert.deepEqual({ ...format }, { value: "dmp-crawl-state 3" });
+      assert.equal(index, undefined, "the index of leases by run is dropped");
+      // Run again: what was acknowledged is not delivered again.
+      for await (const record of crawl([], options)) lines.push(record.url);
+      assert.deepEqual(lines, [a, b]);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** The schema of a crawl state of format 2, as the previous version created it. */
+const FORMAT_2_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE seen (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE queue (host TEXT NOT NULL, robots INTEGER NOT NULL,
+  ready REAL NOT NULL, id INTEGER NOT NULL, job TEXT NOT NULL,
+  PRIMARY KEY (host, robots, ready, id)) WITHOUT ROWID;
+CREATE TABLE leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL,
+  job TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX leases_token ON leases (token);
+CREATE TABLE hosts (host TEXT PRIMARY KEY, active INTEGER NOT NULL, next_at REAL NOT NULL,
+  crawl_delay REAL NOT NULL, pending INTEGER NOT NULL, ready_at REAL) WITHOUT ROWID;
+CREATE INDEX hosts_ready ON hosts (ready_at) WHERE ready_at IS NOT NULL;
+CREATE TABLE origins (origin TEXT PRIMARY KEY, verdict TEXT) WITHOUT ROWID;
+CREATE TABLE counts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (token TEXT PRIMARY KEY, machine TEXT NOT NULL, hostname TEXT NOT NULL,
+  pid INTEGER NOT NULL, started TEXT NOT NULL, writer TEXT NOT NULL, expires REAL NOT NULL)
+  WITHOUT ROWID;
+CREATE INDEX runs_expires ON runs (expires);
+CREATE TABLE writers (name TEXT PRIMARY KEY, token TEXT NOT NULL, adoptable INTEGER NOT NULL,
+  seq INTEGER NOT NULL, checkpoint INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE outbox (writer TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+  PRIMARY KEY (writer, seq)) WITHOUT ROWID;
+`;
 
 /** The schema of a crawl state of format 1, as the previous version created it. */
 const FORMAT_1_SCHEMA = `
