@@ -15,12 +15,16 @@
 // Peak memory is the resident set of each crawler's process tree, sampled
 // every 50 ms. Usage:
 //   deno task bench:crawl [--pages N] [--ours-pages N] [--only corpus|web] [--no-anchors]
-//                         [--corpus DIR]
+//                         [--corpus DIR] [--repeat N]
 // --corpus: a folder of pages as mozilla/readability's test-pages are laid
 // out (DIR/NAME/source.html), instead of the vendored 15;
 // --pages: pages of the synthetic web crawl (default 20000); --ours-pages:
 // the same for this crawler's three modes only (default --pages), so that
-// ours can run at 100k while the anchors run at 20k.
+// ours can run at 100k while the anchors run at 20k; --repeat: runs of each
+// of this crawler's three modes on the synthetic web (default 3), taken in
+// turn (memory, SQLite, Redis, memory, ...) so that a drift of the machine's
+// speed falls on all three; the table gives each mode's median run, and every
+// run's rate is printed below it. The anchors run once (minutes each).
 import { startRedis } from "../tests/fixtures/redis_server.ts";
 import { serveSyntheticWeb } from "../tests/fixtures/synthetic_web.ts";
 import { treeRss } from "./_rss.ts";
@@ -36,6 +40,11 @@ const oursPages = Number(flag("--ours-pages") ?? webPages);
 const only = flag("--only");
 const corpusDir = flag("--corpus");
 const anchorsToo = !args.includes("--no-anchors");
+const repeat = Number(flag("--repeat") ?? 3);
+if (!Number.isInteger(repeat) || repeat < 1 || repeat > 25) {
+  console.error(`--repeat must be a whole number from 1 to 25, not '${flag("--repeat")}'`);
+  Deno.exit(2);
+}
 const anchors = new URL("anchors/", import.meta.url);
 
 interface Result {
@@ -78,6 +87,14 @@ async function measure(
   const stdout = new TextDecoder().decode(out.stdout);
   const pages = typeof options.pages === "number" ? options.pages : await options.pages(stdout);
   return { name, seconds, pages, pagesPerSecond: pages / seconds, peakMB: peak / 1e6 };
+}
+
+/** The run of median rate (the lower middle one for an even count); a failed run, if any, instead. */
+function median(runs: Result[]): Result {
+  const failed = runs.find((r) => r.skipped !== undefined);
+  if (failed) return failed;
+  const sorted = [...runs].sort((a, b) => a.pagesPerSecond! - b.pagesPerSecond!);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 function table(results: Result[], reference: Result) {
@@ -196,15 +213,24 @@ async function webBench() {
       ...state,
     ], { pages: () => lines(`${dir}/out.jsonl`) });
   const results: Result[] = [];
+  const modes = ["this project, in memory", "this project, --state SQLite"];
+  const redisMode = "this project, --state Redis (1 process)";
+  if (redis) modes.push(redisMode);
+  // Each run starts a new crawl: its own state file, its own job in Redis.
+  const stateOf = (mode: number, run: number) =>
+    mode === 0 ? [] : mode === 1 ? ["--state", `${dir}/state-${run}.db`] : [
+      "--state",
+      redis!.url,
+      "--job",
+      `bench-${run}`,
+    ];
+  const runs: Result[][] = modes.map(() => []);
   try {
-    results.push(await ours("this project, in memory", []));
-    results.push(await ours("this project, --state SQLite", ["--state", `${dir}/state.db`]));
-    results.push(
-      redis ? await ours("this project, --state Redis (1 process)", ["--state", redis.url]) : {
-        name: "this project, --state Redis (1 process)",
-        skipped: "redis-server not installed",
-      },
-    );
+    for (let run = 0; run < repeat; run++) {
+      for (const [i, mode] of modes.entries()) runs[i].push(await ours(mode, stateOf(i, run)));
+    }
+    for (const modeRuns of runs) results.push(median(modeRuns));
+    if (!redis) results.push({ name: redisMode, skipped: "redis-server not installed" });
     if (anchorsToo) {
       const json = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!).pages;
       results.push(
@@ -234,6 +260,19 @@ async function webBench() {
       `${navigator.hardwareConcurrency} cores\n`,
   );
   table(results, results[0]);
+  if (repeat > 1) {
+    console.log(
+      `\nThis project's rows: the median of ${repeat} runs taken in turn; pages/s of each run:`,
+    );
+    for (const [i, mode] of modes.entries()) {
+      console.log(
+        `- ${mode}: ${
+          runs[i].map((r) => r.skipped !== undefined ? "failed" : r.pagesPerSecond!.toFixed(0))
+            .join(", ")
+        }`,
+      );
+    }
+  }
   const rate = (i: number) => results[i]?.pagesPerSecond;
   const memory = rate(0);
   if (memory) {
