@@ -22,7 +22,10 @@ async function get(name: string): Promise<void> {
   if (dic.count > 0) {
     dic.count -= 1;
     await sleep(randint(1, 3));
-    await Deno.writeTextFile("db.json", JSON.stringify(dic));
+    // Written aside and renamed over db.json: a buyer still checking (search
+    // holds no lock) reads the old file or the new one, never a half-written one.
+    await Deno.writeTextFile("db.json.new", JSON.stringify(dic));
+    await Deno.rename("db.json.new", "db.json");
     console.log(`${name} 购票成功`);
   } else {
     console.log(`${name} 查看到没有票了`);
