@@ -44,9 +44,14 @@ const SQLITE_HEADER = "SQLite format 3\0";
 
 /**
  * The queue, one table ordered as it is read: by host, then robots.txt jobs
- * apart from pages, then ready time and push order. Taking a host's next job
- * reads and deletes its first row, and a step's pushes land next to each
- * other: few pages of the file change per transaction.
+ * apart from pages, then ready time and push order; a step's pushes land next
+ * to each other. Taking a host's next job does not delete its row: the host's
+ * row keeps the last entry taken from each of its two queues (the rows up to
+ * it are leased or done), and they are deleted TAKEN_DELETE_EVERY at a time
+ * or when the queue runs dry. A deletion at every take rewrote the first page
+ * of each host's queue at each commit, and often its neighbours (SQLite
+ * rebalances a page that falls below a third full): a third of the pages a
+ * commit wrote.
  */
 const QUEUE_TABLE = `CREATE TABLE queue (host TEXT NOT NULL, robots INTEGER NOT NULL,
   ready REAL NOT NULL, id INTEGER NOT NULL, job TEXT NOT NULL,
@@ -70,7 +75,9 @@ ${QUEUE_TABLE}
 CREATE TABLE leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, host TEXT NOT NULL,
   job TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE hosts (host TEXT PRIMARY KEY, active INTEGER NOT NULL, next_at REAL NOT NULL,
-  crawl_delay REAL NOT NULL, pending INTEGER NOT NULL, ready_at REAL) WITHOUT ROWID;
+  crawl_delay REAL NOT NULL, pending INTEGER NOT NULL, ready_at REAL,
+  pages_taken_ready REAL NOT NULL, pages_taken_id INTEGER NOT NULL,
+  robots_taken_ready REAL NOT NULL, robots_taken_id INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX hosts_ready ON hosts (ready_at) WHERE ready_at IS NOT NULL;
 CREATE TABLE origins (origin TEXT PRIMARY KEY, verdict TEXT) WITHOUT ROWID;
 CREATE TABLE counts (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -100,6 +107,12 @@ interface QueueHead {
   all: boolean;
 }
 
+/** Before any entry of a queue was taken (ready times are Date.now() values, ids count from 1). */
+const NONE_TAKEN: Head = { ready: -1, id: -1 };
+
+/** The rows of a queue taken since the last deletion that trigger the next. */
+const TAKEN_DELETE_EVERY = 64;
+
 /** Acknowledged records are deleted from an outbox this many at a time. */
 const OUTBOX_DROP_EVERY = 256;
 
@@ -108,11 +121,20 @@ const HEAD_ROWS = 4;
 
 const before = (a: Head, b: Head) => a.ready < b.ready || (a.ready === b.ready && a.id < b.id);
 
-/** A host row read in a transaction: the live row, its ready_at, and its fields as last written (undefined: never stored). */
-type CachedHost = HostRow & { readyAt: number | null; stored: HostRow | undefined };
+/**
+ * A host row read in a transaction: the live row, its ready_at, the last
+ * entry taken from each queue (pages, robots.txt jobs), and its fields as last
+ * written (undefined: never stored).
+ */
+type CachedHost = HostRow & {
+  readyAt: number | null;
+  taken: [Head, Head];
+  stored: HostRow & { taken: [Head, Head] } | undefined;
+};
 
-const sameHost = (a: HostRow, b: HostRow | undefined) =>
-  b !== undefined && a.active === b.active && a.nextAt === b.nextAt &&
+const sameHost = (a: CachedHost, b: CachedHost["stored"]) =>
+  b !== undefined && a.taken[0] === b.taken[0] && a.taken[1] === b.taken[1] &&
+  a.active === b.active && a.nextAt === b.nextAt &&
   a.crawlDelay === b.crawlDelay && a.pending === b.pending;
 
 /**
@@ -187,6 +209,12 @@ class SqliteStore implements Store {
    * (it may be wrong after a rollback: a later delete catches up).
    */
   readonly #outboxDropped = new Map<string, number>();
+  /**
+   * Per queue ("host kind"), the entries this process took since it last
+   * deleted the taken rows (approximate after a rollback or another process's
+   * takes: the deletion takes every row up to the last taken, whatever the count).
+   */
+  readonly #takenSinceDelete = new Map<string, number>();
   /** The job text of the last pop, reused when the same job is leased. */
   #popped: { job: Job; text: string } | undefined;
   #depth = 0;
@@ -198,14 +226,19 @@ class SqliteStore implements Store {
       hasSeen: "SELECT 1 FROM seen WHERE key = ?",
       seenKeys: "SELECT key FROM seen LIMIT ?",
       addSeen: "INSERT OR IGNORE INTO seen (key) VALUES (?)",
-      host: "SELECT active, next_at, crawl_delay, pending, ready_at FROM hosts WHERE host = ?",
-      putHost: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (host) DO UPDATE SET active = excluded.active,
-        next_at = excluded.next_at, crawl_delay = excluded.crawl_delay, pending = excluded.pending,
-        ready_at = excluded.ready_at`,
+      host: "SELECT * FROM hosts WHERE host = ?",
+      putHost: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at,
+        pages_taken_ready, pages_taken_id, robots_taken_ready, robots_taken_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host) DO UPDATE SET
+        active = excluded.active, next_at = excluded.next_at, crawl_delay = excluded.crawl_delay,
+        pending = excluded.pending, ready_at = excluded.ready_at,
+        pages_taken_ready = excluded.pages_taken_ready, pages_taken_id = excluded.pages_taken_id,
+        robots_taken_ready = excluded.robots_taken_ready, robots_taken_id = excluded.robots_taken_id`,
       push: "INSERT INTO queue (host, robots, ready, id, job) VALUES (?, ?, ?, ?, ?)",
-      head: "SELECT ready, id FROM queue WHERE host = ? AND robots = ? ORDER BY ready, id LIMIT 2",
-      pop: "DELETE FROM queue WHERE host = ? AND robots = ? AND ready = ? AND id = ? RETURNING job",
+      head: `SELECT ready, id FROM queue WHERE host = ? AND robots = ? AND (ready, id) > (?, ?)
+        ORDER BY ready, id LIMIT 2`,
+      pop: "SELECT job FROM queue WHERE host = ? AND robots = ? AND ready = ? AND id = ?",
+      dropTaken: "DELETE FROM queue WHERE host = ? AND robots = ? AND (ready, id) <= (?, ?)",
       firstReady:
         "SELECT host, ready_at FROM hosts WHERE ready_at IS NOT NULL ORDER BY ready_at LIMIT 1",
       lease: "SELECT token, host, job FROM leases WHERE key = ?",
@@ -377,11 +410,18 @@ class SqliteStore implements Store {
           pending: found.pending as number,
         }
         : { active: 0, nextAt: 0, crawlDelay: 0, pending: 0 };
+      const taken: [Head, Head] = found
+        ? [
+          { ready: found.pages_taken_ready as number, id: found.pages_taken_id as number },
+          { ready: found.robots_taken_ready as number, id: found.robots_taken_id as number },
+        ]
+        : [NONE_TAKEN, NONE_TAKEN];
       row = {
         ...host,
         readyAt: (found?.ready_at ?? null) as number | null,
+        taken,
         // A host never stored is written even unchanged.
-        stored: found ? { ...host } : undefined,
+        stored: found ? { ...host, taken: [taken[0], taken[1]] } : undefined,
       };
       this.#hosts.set(name, row);
     }
@@ -402,20 +442,41 @@ class SqliteStore implements Store {
     const heads = this.#heads[robots ? 1 : 0];
     let head = heads.get(host);
     if (head === undefined) {
-      const rows = (this.#s.head.all(host, robots ? 1 : 0) as Row[]).map((row) => ({
-        ready: row.ready as number,
-        id: row.id as number,
-      }));
+      const kind = robots ? 1 : 0;
+      const after = this.#host(host).taken[kind];
+      const found = this.#s.head.all(host, kind, after.ready, after.id) as Row[];
+      const rows = found.map((row) => ({ ready: row.ready as number, id: row.id as number }));
       head = { rows, all: rows.length < 2 };
       heads.set(host, head);
+      if (rows.length === 0) this.#dropTaken(host, kind, after, true);
     }
     return head;
   }
+  /**
+   * Deletes the taken rows of a queue (up to `after`, its last taken entry)
+   * once TAKEN_DELETE_EVERY were taken, or when it ran dry (`dry`) after
+   * takes of this process.
+   */
+  #dropTaken(host: string, kind: number, after: Head, dry: boolean): void {
+    const key = `${host} ${kind}`;
+    const taken = this.#takenSinceDelete.get(key);
+    if (dry ? taken !== undefined : (taken ?? 0) + 1 >= TAKEN_DELETE_EVERY) {
+      this.#s.dropTaken.run(host, kind, after.ready, after.id);
+      this.#takenSinceDelete.delete(key);
+    } else if (!dry) {
+      // Bounded like the caches: counting again from 0 only delays a deletion.
+      if (this.#takenSinceDelete.size >= ROW_CACHE_MAX) this.#takenSinceDelete.clear();
+      this.#takenSinceDelete.set(key, (taken ?? 0) + 1);
+    }
+  }
   push(host: string, robots: boolean, at: number, _key: string, job: Job): void {
     // Entries are numbered in the order they are pushed: first in, first out
-    // among those ready at the same time.
+    // among those ready at the same time. An entry must come after the last
+    // one taken, or it would never be read: it does, as entries are taken
+    // only once ready, unless the clock went back (then it waits that long).
     const id = this.get(QUEUE_IDS);
     this.count(QUEUE_IDS, 1);
+    at = Math.max(at, this.#host(host).taken[robots ? 1 : 0].ready);
     this.#s.push.run(host, robots ? 1 : 0, at, id, JSON.stringify(job));
     const head = this.#heads[robots ? 1 : 0].get(host);
     if (!head) return;
@@ -442,8 +503,14 @@ class SqliteStore implements Store {
     const head = this.#queueHead(host, robots);
     const first = head.rows.shift();
     if (!first) return undefined;
-    const row = this.#s.pop.get(host, robots ? 1 : 0, first.ready, first.id) as Row;
-    if (head.rows.length === 0 && !head.all) this.#heads[robots ? 1 : 0].delete(host);
+    const kind = robots ? 1 : 0;
+    const row = this.#s.pop.get(host, kind, first.ready, first.id) as Row;
+    // Taken: the host's row (written at the end of the transaction, with the
+    // lease) now says so; the row itself goes later.
+    this.#host(host).taken[kind] = first;
+    this.#dropTaken(host, kind, first, false);
+    if (head.rows.length === 0 && head.all) this.#dropTaken(host, kind, first, true);
+    if (head.rows.length === 0 && !head.all) this.#heads[kind].delete(host);
     const text = row.job as string;
     const job = JSON.parse(text) as Job;
     this.#popped = { job, text };
@@ -451,12 +518,25 @@ class SqliteStore implements Store {
   }
   /** Writes a host's whole row as it is now. */
   #writeHost(name: string, row: CachedHost): void {
-    this.#s.putHost.run(name, row.active, row.nextAt, row.crawlDelay, row.pending, row.readyAt);
+    const [pages, robots] = row.taken;
+    this.#s.putHost.run(
+      name,
+      row.active,
+      row.nextAt,
+      row.crawlDelay,
+      row.pending,
+      row.readyAt,
+      pages.ready,
+      pages.id,
+      robots.ready,
+      robots.id,
+    );
     row.stored = {
       active: row.active,
       nextAt: row.nextAt,
       crawlDelay: row.crawlDelay,
       pending: row.pending,
+      taken: [pages, robots],
     };
   }
   setReady(host: string, at: number | undefined): void {
@@ -762,7 +842,8 @@ function migrateFromFormat1(db: DatabaseSync): void {
 
 /**
  * Format 2 deleted a writer's records as soon as they were acknowledged, so
- * every record in its outboxes is unacknowledged: acked starts at 0. Its
+ * every record in its outboxes is unacknowledged: acked starts at 0; and a
+ * queue's entries when they were taken, so none is taken (NONE_TAKEN). Its
  * outboxes were a table ordered by writer and number (see OUTBOX_TABLE). Its
  * index of leases by run is dropped (a run's leases are looked for only when
  * it ends, among the few leases there are; keeping the index cost a page of
@@ -770,6 +851,10 @@ function migrateFromFormat1(db: DatabaseSync): void {
  */
 function migrateFromFormat2(db: DatabaseSync): void {
   db.exec(`ALTER TABLE writers ADD COLUMN acked INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE hosts ADD COLUMN pages_taken_ready REAL NOT NULL DEFAULT -1;
+    ALTER TABLE hosts ADD COLUMN pages_taken_id INTEGER NOT NULL DEFAULT -1;
+    ALTER TABLE hosts ADD COLUMN robots_taken_ready REAL NOT NULL DEFAULT -1;
+    ALTER TABLE hosts ADD COLUMN robots_taken_id INTEGER NOT NULL DEFAULT -1;
     DROP INDEX IF EXISTS leases_token;
     ALTER TABLE outbox RENAME TO outbox_format_2;
     ${OUTBOX_TABLE}

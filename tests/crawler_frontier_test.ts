@@ -16,6 +16,7 @@ import {
 import { FrontierCore, type Store } from "../crawler/_frontier_core.ts";
 import { MemoryStore } from "../crawler/_frontier_memory.ts";
 import { SqliteFrontier } from "../crawler/_frontier_sqlite.ts";
+import { DatabaseSync } from "node:sqlite";
 import { currentRun } from "../crawler/_run_identity.ts";
 import type { CrawlRecord } from "../crawler/crawl.ts";
 
@@ -151,6 +152,71 @@ Deno.test("SQLite frontier past --max-pages: links are counted as duplicates exa
     assert.equal(totals.duplicates, 4);
   } finally {
     await frontier.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SQLite frontier: taken queue entries are deleted in bulk, never taken again (also by the next process), and an entry pushed after the clock went back is still taken", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/state.db`;
+  const urls = Array.from({ length: 100 }, (_, i) => `http://h.test/${i}`);
+  const rows = () => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM queue").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  const first = SqliteFrontier.open(path, config, false);
+  const taken: string[] = [];
+  try {
+    await first.open(undefined);
+    await first.step(step({ add: urls.map(page) }));
+    // One at a time (perHost 1): each step finishes the last page and takes the next.
+    let last: string | undefined;
+    for (let i = 0; i < 70; i++) {
+      const result = await first.step(step({ done: last ? [done(last)] : [], take: 1 }));
+      last = jobKey(result.taken[0]);
+      taken.push(last);
+    }
+    await first.step(step({ done: [done(last!)] }));
+    // 70 taken: at least 64 of their rows are gone, and none of the 30 left.
+    assert.ok(rows() >= 30 && rows() <= 30 + 6, `${rows()} rows in the queue`);
+    assert.equal((await first.totals()).queued, 30);
+  } finally {
+    await first.close();
+  }
+  const second = SqliteFrontier.open(path, config, false);
+  const realNow = Date.now;
+  try {
+    await second.open(undefined);
+    for (let i = 0; i < 30; i++) {
+      const result = await second.step(step({ take: 1 }));
+      taken.push(jobKey(result.taken[0]));
+      await second.step(step({ done: [done(taken.at(-1)!)] }));
+    }
+    assert.deepEqual(taken, urls, "each once, in the order they were added");
+    assert.equal(rows(), 0, "a queue run dry keeps no taken rows");
+    // The clock goes back a minute: a new page is queued no earlier than the
+    // last one taken, so it is found once the clock is back (by a process
+    // that reads the queue from the file).
+    const back = realNow() - 60_000;
+    Date.now = () => back;
+    const late = await second.step(step({ add: [page("http://h.test/late")], take: 1 }));
+    assert.deepEqual(late.taken, []);
+    Date.now = realNow;
+  } finally {
+    Date.now = realNow;
+    await second.close();
+  }
+  const third = SqliteFrontier.open(path, config, false);
+  try {
+    await third.open(undefined);
+    const found = await third.step(step({ take: 1 }));
+    assert.deepEqual(found.taken.map(jobKey), ["http://h.test/late"]);
+  } finally {
+    await third.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
