@@ -497,7 +497,10 @@ Deno.test("crawl --state FILE: a second signal while stdout is not read quits at
   }
 });
 
-Deno.test("crawl({ state }): a state file of format 1 (the queue before it was one table) is converted when opened, its queue kept", async () => {
+/** Runs `test` with a server answering every path with a page titled by it, and a temporary folder. */
+async function withTitleServer(
+  test: (base: string, host: string, dir: string) => Promise<void>,
+): Promise<void> {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (request) =>
@@ -505,104 +508,94 @@ Deno.test("crawl({ state }): a state file of format 1 (the queue before it was o
         headers: { "content-type": "text/html" },
       }),
   );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  const host = `127.0.0.1:${server.addr.port}`;
   try {
-    await withDir(async (dir) => {
-      const path = `${dir}/old.db`;
-      const db = new DatabaseSync(path);
-      db.exec(FORMAT_1_SCHEMA);
-      db.prepare("INSERT INTO meta (key, value) VALUES ('format', 'dmp-crawl-state 1')").run();
-      const host = `127.0.0.1:${server.addr.port}`;
-      // Two pages queued by a crawl of format 1, and their counters.
-      for (const [id, path] of [[7, "/b"], [3, "/a"]] as const) {
-        const url = `${base}${path}`;
-        const job = { kind: "page", url, hop: url, seed: url, depth: 0, attempt: 0, chain: [url] };
-        db.prepare("INSERT INTO seen (key) VALUES (?)").run(url);
-        db.prepare(
-          "INSERT INTO queue (id, key, host, robots, ready, job) VALUES (?, ?, ?, 0, 0, ?)",
-        )
-          .run(id, url, host, JSON.stringify({ ...job, firstAt: 0 }));
-      }
-      db.prepare("INSERT INTO hosts VALUES (?, 0, 0, 0, 0, 0)").run(host);
-      db.exec(`INSERT INTO counts VALUES ('frontier:seen', 2), ('frontier:queued', 2)`);
-      db.close();
-      const options = { state: path, robots: false, processes: 1, perHost: 1 };
-      const titles = (await Array.fromAsync(crawl([], options))).map((r) => r.title);
-      assert.deepEqual(titles, ["/a", "/b"], "in the order they were queued");
-      const after = new DatabaseSync(path);
-      const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
-      after.close();
-      assert.deepEqual({ ...format }, { value: "dmp-crawl-state 3" });
-      // And it opens again as the current format.
-      assert.deepEqual(
-        await Array.fromAsync(crawl([`${base}/c`], options)).then((r) => r.length),
-        1,
-      );
-    });
+    await withDir((dir) => test(`http://${host}`, host, dir));
   } finally {
     await server.shutdown();
   }
+}
+
+Deno.test("crawl({ state }): a state file of format 1 (the queue before it was one table) is converted when opened, its queue kept", async () => {
+  await withTitleServer(async (base, host, dir) => {
+    const path = `${dir}/old.db`;
+    const db = new DatabaseSync(path);
+    db.exec(FORMAT_1_SCHEMA);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('format', 'dmp-crawl-state 1')").run();
+    // Two pages queued by a crawl of format 1, and their counters.
+    for (const [id, path] of [[7, "/b"], [3, "/a"]] as const) {
+      const url = `${base}${path}`;
+      const job = { kind: "page", url, hop: url, seed: url, depth: 0, attempt: 0, chain: [url] };
+      db.prepare("INSERT INTO seen (key) VALUES (?)").run(url);
+      db.prepare(
+        "INSERT INTO queue (id, key, host, robots, ready, job) VALUES (?, ?, ?, 0, 0, ?)",
+      )
+        .run(id, url, host, JSON.stringify({ ...job, firstAt: 0 }));
+    }
+    db.prepare("INSERT INTO hosts VALUES (?, 0, 0, 0, 0, 0)").run(host);
+    db.exec(`INSERT INTO counts VALUES ('frontier:seen', 2), ('frontier:queued', 2)`);
+    db.close();
+    const options = { state: path, robots: false, processes: 1, perHost: 1 };
+    const titles = (await Array.fromAsync(crawl([], options))).map((r) => r.title);
+    assert.deepEqual(titles, ["/a", "/b"], "in the order they were queued");
+    const after = new DatabaseSync(path);
+    const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
+    after.close();
+    assert.deepEqual({ ...format }, { value: "dmp-crawl-state 3" });
+    // And it opens again as the current format.
+    assert.deepEqual(
+      await Array.fromAsync(crawl([`${base}/c`], options)).then((r) => r.length),
+      1,
+    );
+  });
 });
 
 Deno.test("crawl({ state, output }): a state file of format 2 (before writers kept their acknowledged number) is converted when opened: its outbox delivered once", async () => {
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (request) =>
-      new Response(`<title>${new URL(request.url).pathname}</title>`, {
-        headers: { "content-type": "text/html" },
-      }),
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
-  try {
-    await withDir(async (dir) => {
-      const path = `${dir}/old.db`;
-      const db = new DatabaseSync(path);
-      db.exec(FORMAT_2_SCHEMA);
-      db.prepare("INSERT INTO meta (key, value) VALUES ('format', 'dmp-crawl-state 2')").run();
-      const host = `127.0.0.1:${server.addr.port}`;
-      // /a was fetched and committed, not yet written to the output "lines"
-      // (checkpoint 0: empty); /b is queued.
-      const [a, b] = [`${base}/a`, `${base}/b`];
-      const job = { kind: "page", url: b, hop: b, seed: a, depth: 1, attempt: 0, chain: [b] };
-      const record = {
-        url: a,
-        finalUrl: a,
-        status: 200,
-        contentType: "text/html",
-        encoding: "utf-8",
-        title: "/a",
-        links: [b],
-        bytes: 15,
-        depth: 0,
-        elapsedMs: 1,
-      };
-      db.exec(`INSERT INTO seen (key) VALUES ('${a}'), ('${b}')`);
-      db.prepare("INSERT INTO queue (host, robots, ready, id, job) VALUES (?, 0, 0, 1, ?)")
-        .run(host, JSON.stringify({ ...job, firstAt: 0 }));
-      db.prepare("INSERT INTO hosts VALUES (?, 0, 0, 0, 0, 0)").run(host);
-      db.exec(`INSERT INTO counts VALUES ('frontier:seen', 2), ('frontier:queued', 1),
+  await withTitleServer(async (base, host, dir) => {
+    const path = `${dir}/old.db`;
+    const db = new DatabaseSync(path);
+    db.exec(FORMAT_2_SCHEMA);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('format', 'dmp-crawl-state 2')").run();
+    // /a was fetched and committed, not yet written to the output "lines"
+    // (checkpoint 0: empty); /b is queued.
+    const [a, b] = [`${base}/a`, `${base}/b`];
+    const job = { kind: "page", url: b, hop: b, seed: a, depth: 1, attempt: 0, chain: [b] };
+    const record = {
+      url: a,
+      finalUrl: a,
+      status: 200,
+      contentType: "text/html",
+      encoding: "utf-8",
+      title: "/a",
+      links: [b],
+      bytes: 15,
+      depth: 0,
+      elapsedMs: 1,
+    };
+    db.exec(`INSERT INTO seen (key) VALUES ('${a}'), ('${b}')`);
+    db.prepare("INSERT INTO queue (host, robots, ready, id, job) VALUES (?, 0, 0, 1, ?)")
+      .run(host, JSON.stringify({ ...job, firstAt: 0 }));
+    db.prepare("INSERT INTO hosts VALUES (?, 0, 0, 0, 0, 0)").run(host);
+    db.exec(`INSERT INTO counts VALUES ('frontier:seen', 2), ('frontier:queued', 1),
         ('queue:ids', 2), ('pages', 1), ('ok', 1), ('status:200', 1)`);
-      db.exec(`INSERT INTO writers VALUES ('lines', '', 0, 1, 0)`);
-      db.prepare("INSERT INTO outbox VALUES ('lines', 1, ?)").run(JSON.stringify(record));
-      db.close();
-      const lines: string[] = [];
-      const options = { state: path, robots: false, processes: 1, output: linesOf("lines", lines) };
-      for await (const record of crawl([], options)) lines.push(record.url);
-      assert.deepEqual(lines, [a, b], "the outbox first, then the queue");
-      const after = new DatabaseSync(path);
-      const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
-      const index = after.prepare("SELECT name FROM sqlite_master WHERE name = 'leases_token'")
-        .get();
-      after.close();
-      assert.deepEqual({ ...format }, { value: "dmp-crawl-state 3" });
-      assert.equal(index, undefined, "the index of leases by run is dropped");
-      // Run again: what was acknowledged is not delivered again.
-      for await (const record of crawl([], options)) lines.push(record.url);
-      assert.deepEqual(lines, [a, b]);
-    });
-  } finally {
-    await server.shutdown();
-  }
+    db.exec(`INSERT INTO writers VALUES ('lines', '', 0, 1, 0)`);
+    db.prepare("INSERT INTO outbox VALUES ('lines', 1, ?)").run(JSON.stringify(record));
+    db.close();
+    const lines: string[] = [];
+    const options = { state: path, robots: false, processes: 1, output: linesOf("lines", lines) };
+    for await (const record of crawl([], options)) lines.push(record.url);
+    assert.deepEqual(lines, [a, b], "the outbox first, then the queue");
+    const after = new DatabaseSync(path);
+    const format = after.prepare("SELECT value FROM meta WHERE key = 'format'").get();
+    const index = after.prepare("SELECT name FROM sqlite_master WHERE name = 'leases_token'")
+      .get();
+    after.close();
+    assert.deepEqual({ ...format }, { value: "dmp-crawl-state 3" });
+    assert.equal(index, undefined, "the index of leases by run is dropped");
+    // Run again: what was acknowledged is not delivered again.
+    for await (const record of crawl([], options)) lines.push(record.url);
+    assert.deepEqual(lines, [a, b]);
+  });
 });
 
 /** The schema of a crawl state of format 2, as the previous version created it. */
