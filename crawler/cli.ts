@@ -192,6 +192,20 @@ function flagged(message: string): string {
  * state says the records it committed end.
  */
 async function openOutput(path: string, resumable: boolean): Promise<Deno.FsFile> {
+  if (resumable) {
+    // Looked at before opening: opening a FIFO to write waits for a reader.
+    let stat: Deno.FileInfo | undefined;
+    try {
+      stat = await Deno.stat(path);
+    } catch {
+      // Created below, or refused there with the reason.
+    }
+    if (stat && !stat.isFile) {
+      throw new UsageError(
+        `--out '${path}' is not a regular file (a directory, a pipe or a device): with --state a resumed crawl cuts --out back to its last committed record; give a file path`,
+      );
+    }
+  }
   try {
     return await Deno.open(path, { write: true, create: true, truncate: !resumable });
   } catch (error) {

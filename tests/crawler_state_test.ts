@@ -170,6 +170,12 @@ Deno.test("crawl --state: a bad --state, --job, --fresh or --lease is a usage er
             /^crawl: --state '.*fifo' is not a regular file/,
           ]);
         }
+        // Nor as --out: a resumed crawl must be able to cut it back (and
+        // opening a FIFO to write would wait for a reader).
+        cases.push([
+          ["--state", `${dir}/s.db`, "--out", fifo],
+          /^crawl: --out '.*fifo' is not a regular file .*give a file path$/,
+        ]);
       }
       const requests = web.requests;
       for (const [args, message] of cases) {
