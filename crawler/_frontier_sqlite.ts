@@ -210,11 +210,12 @@ class SqliteStore implements Store {
    */
   readonly #outboxDropped = new Map<string, number>();
   /**
-   * Per queue ("host kind"), the entries this process took since it last
-   * deleted the taken rows (approximate after a rollback or another process's
-   * takes: the deletion takes every row up to the last taken, whatever the count).
+   * Per queue (by host: pages' queues, then robots.txt jobs', as #heads), the
+   * entries this process took since it last deleted the taken rows
+   * (approximate after a rollback or another process's takes: the deletion
+   * takes every row up to the last taken, whatever the count).
    */
-  readonly #takenSinceDelete = new Map<string, number>();
+  readonly #takenSinceDelete = [new Map<string, number>(), new Map<string, number>()];
   /** The job text of the last pop, reused when the same job is leased. */
   #popped: { job: Job; text: string } | undefined;
   #depth = 0;
@@ -294,12 +295,8 @@ class SqliteStore implements Store {
       this.#dataVersion = version;
       const result = fn();
       // The counters a step changed (four to eight), in one statement.
-      const changed: Record<string, number> = Object.create(null);
-      let any = false;
-      for (const [key, n] of this.#countDelta) {
-        if (n !== 0) [changed[key], any] = [n, true];
-      }
-      if (any) this.#s.countAll.run(JSON.stringify(changed));
+      const changed = [...this.#countDelta].filter(([, n]) => n !== 0);
+      if (changed.length > 0) this.#s.countAll.run(JSON.stringify(Object.fromEntries(changed)));
       // Host rows changed since they were last written, written once each (a
       // row whose lease was taken and given back in the same step is as it
       // was). The core changes a row only through what host() handed out in
@@ -458,17 +455,18 @@ class SqliteStore implements Store {
    * takes of this process.
    */
   #dropTaken(host: string, kind: number, after: Head, dry: boolean): void {
-    const key = `${host} ${kind}`;
-    const taken = this.#takenSinceDelete.get(key);
+    const counts = this.#takenSinceDelete[kind];
+    const taken = counts.get(host);
     if (dry ? taken !== undefined : (taken ?? 0) + 1 >= TAKEN_DELETE_EVERY) {
       this.#s.dropTaken.run(host, kind, after.ready, after.id);
-      this.#takenSinceDelete.delete(key);
+      counts.delete(host);
     } else if (!dry) {
       // Bounded like the caches: counting again from 0 only delays a deletion.
-      if (this.#takenSinceDelete.size >= ROW_CACHE_MAX) this.#takenSinceDelete.clear();
-      this.#takenSinceDelete.set(key, (taken ?? 0) + 1);
+      if (counts.size >= ROW_CACHE_MAX) counts.clear();
+      counts.set(host, (taken ?? 0) + 1);
     }
   }
+
   push(host: string, robots: boolean, at: number, _key: string, job: Job): void {
     // Entries are numbered in the order they are pushed: first in, first out
     // among those ready at the same time. An entry must come after the last
