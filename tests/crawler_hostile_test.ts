@@ -238,8 +238,11 @@ Deno.test("crawl() cuts a gzip bomb and an endless body at maxBytes of decoded b
     } finally {
       clearInterval(sampler);
     }
-    // The server compressed a few MiB before the crawler hung up, not gigabytes.
-    assert.ok(server.bomb.plain < 256 * 1024 * 1024, `${server.bomb.plain} bytes generated`);
+    // The server compressed a few MiB before the crawler hung up, not endless
+    // gigabytes. How much more it fills the socket's buffers with (1 MiB of
+    // plain text is ~1 KiB gzipped) depends on how busy the machine is: a
+    // loaded CI run saw 259 MiB, so the bound is wide.
+    assert.ok(server.bomb.plain < 1024 * 1024 * 1024, `${server.bomb.plain} bytes generated`);
     assert.ok(server.bomb.compressed < 1024 * 1024, `${server.bomb.compressed} bytes sent`);
     assert.ok(peak - before < 400 * 1024 * 1024, `rss grew by ${(peak - before) >> 20} MiB`);
   });
