@@ -33,6 +33,8 @@ import {
 } from "./_frontier_core.ts";
 import type { CrawlRecord } from "./crawl.ts";
 import { currentRun, isAlive } from "./_run_identity.ts";
+import { Checkpointer } from "./_sqlite_checkpointer.ts";
+import { FINGERPRINTS_MAX, FingerprintSet } from "./_fingerprint_set.ts";
 
 /** The format of the file; another format is refused rather than misread. */
 const FORMAT = "dmp-crawl-state 3";
@@ -101,9 +103,14 @@ interface Head {
   id: number;
 }
 
+/** A queue's entry read or pushed, with its job's text (taking it needs no query). */
+interface HeadRow extends Head {
+  job: string;
+}
+
 /** The first entries of a queue, in order, and whether they are all of it. */
 interface QueueHead {
-  rows: Head[];
+  rows: HeadRow[];
   all: boolean;
 }
 
@@ -137,12 +144,8 @@ const sameHost = (a: CachedHost, b: CachedHost["stored"]) =>
   a.active === b.active && a.nextAt === b.nextAt &&
   a.crawlDelay === b.crawlDelay && a.pending === b.pending;
 
-/**
- * Entries kept at most in each of the seen and unseen caches (a key seen stays
- * seen: a hit needs no query). Bounded so that the process's memory stays flat
- * however large the crawl: 65,536 URLs are a few megabytes.
- */
-const SEEN_CACHE_MAX = 1 << 16;
+/** Keys kept at most in the cache of keys found unseen (a few megabytes). */
+const UNSEEN_CACHE_MAX = 1 << 16;
 
 /**
  * Host rows and queue heads kept at most (each): past this, the caches start
@@ -166,10 +169,14 @@ class SqliteStore implements Store {
   readonly #s: Record<string, StatementSync>;
   /** Decided robots.txt verdicts never change: read once. */
   readonly #verdicts = new Map<string, RobotsVerdict>();
-  /** Keys known to be in `seen` (committed); the set only grows, so a hit is always right. */
-  #seenCache = new Set<string>();
-  /** Keys added to `seen` by the transaction in progress: cached once it commits. */
-  readonly #seenAdded: string[] = [];
+  /**
+   * Keys known to be in `seen` (committed), as fingerprints (16 bytes a key,
+   * see _fingerprint_set.ts): a key seen stays seen, so a hit needs no query.
+   * Up to FINGERPRINTS_MAX keys; past that, keys not in it are looked up.
+   */
+  readonly #seenPrints = new FingerprintSet();
+  /** Keys added to `seen`, or found there, by the transaction in progress: in #seenPrints once it commits. */
+  readonly #seenNow = new Set<string>();
   /**
    * Keys hasSeen() found unseen. The core asks hasSeen() only once the crawl
    * has maxPages URLs, when `seen` no longer grows, so the answer stays
@@ -179,15 +186,15 @@ class SqliteStore implements Store {
    */
   #unseenCache = new Set<string>();
   /**
-   * Whether #seenCache holds every key of `seen`, so a miss is an answer.
+   * Whether #seenPrints holds every key of `seen`, so a miss is an answer.
    * Loaded at the first hasSeen() (the crawl has maxPages URLs: `seen` no
-   * longer grows, as above) when the keys fit in the cache: past --max-pages
-   * every link of every page is looked up, most of them never seen.
+   * longer grows, as above) when the keys fit: past --max-pages every link of
+   * every page is looked up, most of them never seen.
    */
   #seenComplete = false;
-  /** `seen` had more keys than the cache holds when it was loaded (it only grows: not tried again). */
+  /** `seen` had more keys than #seenPrints holds (it only grows: not loaded again). */
   #seenTooLarge = false;
-  /** #seenCache was loaded by the transaction in progress (it holds that transaction's keys). */
+  /** #seenPrints was loaded by the transaction in progress (it holds that transaction's keys). */
   #seenLoadedNow = false;
   /** Counters as committed (or read), and the changes to write at the end of the transaction. */
   readonly #countCache = new Map<string, number>();
@@ -219,13 +226,16 @@ class SqliteStore implements Store {
   /** The job text of the last pop, reused when the same job is leased. */
   #popped: { job: Job; text: string } | undefined;
   #depth = 0;
+  readonly #onCommit: () => void;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, onCommit: () => void) {
     this.#db = db;
+    this.#onCommit = onCommit;
     const sql: Record<string, string> = {
       dataVersion: "PRAGMA data_version",
       hasSeen: "SELECT 1 FROM seen WHERE key = ?",
-      seenKeys: "SELECT key FROM seen LIMIT ?",
+      seenCount: "SELECT COUNT(*) AS n FROM seen",
+      seenKeys: "SELECT key FROM seen",
       addSeen: "INSERT OR IGNORE INTO seen (key) VALUES (?)",
       host: "SELECT * FROM hosts WHERE host = ?",
       putHost: `INSERT INTO hosts (host, active, next_at, crawl_delay, pending, ready_at,
@@ -236,9 +246,8 @@ class SqliteStore implements Store {
         pages_taken_ready = excluded.pages_taken_ready, pages_taken_id = excluded.pages_taken_id,
         robots_taken_ready = excluded.robots_taken_ready, robots_taken_id = excluded.robots_taken_id`,
       push: "INSERT INTO queue (host, robots, ready, id, job) VALUES (?, ?, ?, ?, ?)",
-      head: `SELECT ready, id FROM queue WHERE host = ? AND robots = ? AND (ready, id) > (?, ?)
+      head: `SELECT ready, id, job FROM queue WHERE host = ? AND robots = ? AND (ready, id) > (?, ?)
         ORDER BY ready, id LIMIT 2`,
-      pop: "SELECT job FROM queue WHERE host = ? AND robots = ? AND ready = ? AND id = ?",
       dropTaken: "DELETE FROM queue WHERE host = ? AND robots = ? AND (ready, id) <= (?, ?)",
       firstReady:
         "SELECT host, ready_at FROM hosts WHERE ready_at IS NOT NULL ORDER BY ready_at LIMIT 1",
@@ -318,11 +327,14 @@ class SqliteStore implements Store {
     } finally {
       this.#depth--;
       if (committed) {
-        if (this.#seenCache.size + this.#seenAdded.length > SEEN_CACHE_MAX) {
-          this.#seenCache = new Set();
-          this.#seenComplete = false;
+        for (const key of this.#seenNow) {
+          if (!this.#seenPrints.add(key)) {
+            // Full: it no longer holds every key.
+            this.#seenComplete = false;
+            this.#seenTooLarge = true;
+            break;
+          }
         }
-        for (const key of this.#seenAdded) this.#seenCache.add(key);
         for (const [key, n] of this.#countDelta) {
           const known = this.#countCache.get(key);
           if (known !== undefined) this.#countCache.set(key, known + n);
@@ -332,17 +344,18 @@ class SqliteStore implements Store {
           this.#heads[0].size + this.#heads[1].size > ROW_CACHE_MAX ||
           this.#leases.size > ROW_CACHE_MAX
         ) this.#forget();
+        this.#onCommit();
       } else {
         // What the caches hold may be what the rollback undid.
         this.#forget();
         this.#dataVersion = undefined;
         if (this.#seenLoadedNow) {
-          this.#seenCache = new Set();
+          this.#seenPrints.clear();
           this.#seenComplete = false;
         }
       }
       this.#seenLoadedNow = false;
-      this.#seenAdded.length = 0;
+      this.#seenNow.clear();
       this.#hostsUsed.clear();
       this.#countDelta.clear();
       this.#popped = undefined;
@@ -361,38 +374,35 @@ class SqliteStore implements Store {
   }
 
   hasSeen(key: string): boolean {
-    if (this.#seenCache.has(key)) return true;
+    if (this.#seenPrints.has(key) || this.#seenNow.has(key)) return true;
     if (this.#seenComplete || this.#unseenCache.has(key)) return false;
     if (!this.#seenTooLarge) {
-      const keys = (this.#s.seenKeys.all(SEEN_CACHE_MAX + 1) as Row[]).map((row) =>
-        row.key as string
-      );
-      if (keys.length <= SEEN_CACHE_MAX) {
-        this.#seenCache = new Set(keys);
+      // Every key, if they fit (this transaction's too: see #seenLoadedNow).
+      const count = (this.#s.seenCount.get() as Row).n as number;
+      if (count <= FINGERPRINTS_MAX) {
+        this.#seenPrints.clear();
+        for (const row of this.#s.seenKeys.iterate()) {
+          this.#seenPrints.add((row as Row).key as string);
+        }
         this.#seenComplete = true;
         this.#seenLoadedNow = true;
-        return this.#seenCache.has(key);
+        return this.#seenPrints.has(key);
       }
       this.#seenTooLarge = true;
     }
     const seen = this.#s.hasSeen.get(key) !== undefined;
-    if (seen) this.#seenAdded.push(key);
+    if (seen) this.#seenNow.add(key);
     else {
-      if (this.#unseenCache.size >= SEEN_CACHE_MAX) this.#unseenCache = new Set();
+      if (this.#unseenCache.size >= UNSEEN_CACHE_MAX) this.#unseenCache = new Set();
       this.#unseenCache.add(key);
     }
     return seen;
   }
   addSeen(key: string): boolean {
-    if (this.#seenCache.has(key)) return false;
+    if (this.#seenPrints.has(key) || this.#seenNow.has(key)) return false;
     this.#unseenCache.delete(key);
     const added = this.#s.addSeen.run(key).changes === 1;
-    this.#seenAdded.push(key);
-    if (this.#seenComplete) {
-      // Kept complete within the transaction; a rollback drops the cache.
-      this.#seenCache.add(key);
-      this.#seenLoadedNow = true;
-    }
+    this.#seenNow.add(key);
     return added;
   }
   #host(name: string): CachedHost {
@@ -442,7 +452,11 @@ class SqliteStore implements Store {
       const kind = robots ? 1 : 0;
       const after = this.#host(host).taken[kind];
       const found = this.#s.head.all(host, kind, after.ready, after.id) as Row[];
-      const rows = found.map((row) => ({ ready: row.ready as number, id: row.id as number }));
+      const rows = found.map((row) => ({
+        ready: row.ready as number,
+        id: row.id as number,
+        job: row.job as string,
+      }));
       head = { rows, all: rows.length < 2 };
       heads.set(host, head);
       if (rows.length === 0) this.#dropTaken(host, kind, after, true);
@@ -475,12 +489,13 @@ class SqliteStore implements Store {
     const id = this.get(QUEUE_IDS);
     this.count(QUEUE_IDS, 1);
     at = Math.max(at, this.#host(host).taken[robots ? 1 : 0].ready);
-    this.#s.push.run(host, robots ? 1 : 0, at, id, JSON.stringify(job));
+    const text = JSON.stringify(job);
+    this.#s.push.run(host, robots ? 1 : 0, at, id, text);
     const head = this.#heads[robots ? 1 : 0].get(host);
     if (!head) return;
     // The known first entries stay a prefix of the queue: the new one joins
     // them if it comes before the last of them, or if they are all of it.
-    const entry = { ready: at, id };
+    const entry = { ready: at, id, job: text };
     const { rows } = head;
     if (head.all || (rows.length > 0 && before(entry, rows[rows.length - 1]))) {
       let i = rows.length;
@@ -502,14 +517,13 @@ class SqliteStore implements Store {
     const first = head.rows.shift();
     if (!first) return undefined;
     const kind = robots ? 1 : 0;
-    const row = this.#s.pop.get(host, kind, first.ready, first.id) as Row;
     // Taken: the host's row (written at the end of the transaction, with the
     // lease) now says so; the row itself goes later.
-    this.#host(host).taken[kind] = first;
+    this.#host(host).taken[kind] = { ready: first.ready, id: first.id };
     this.#dropTaken(host, kind, first, false);
     if (head.rows.length === 0 && head.all) this.#dropTaken(host, kind, first, true);
     if (head.rows.length === 0 && !head.all) this.#heads[kind].delete(host);
-    const text = row.job as string;
+    const text = first.job;
     const job = JSON.parse(text) as Job;
     this.#popped = { job, text };
     return job;
@@ -803,8 +817,10 @@ function openDatabase(path: string): DatabaseSync {
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA cache_size = -16000");
     // A checkpoint copies the log into the file and syncs both: every 1000
-    // pages (the default) it was a third of a step's cost. The log now
-    // grows to about 40 MB before one, and is cut back to 64 MB at most after.
+    // pages (the default) it was a third of a step's cost. They are done in
+    // a worker thread (_sqlite_checkpointer.ts), which keeps the log shorter
+    // than this; SQLite's own, at about 40 MB, is there if the worker fails.
+    // The log is cut back to 64 MB at most after one.
     db.exec("PRAGMA wal_autocheckpoint = 10000");
     db.exec("PRAGMA journal_size_limit = 67108864");
     return db;
@@ -869,12 +885,16 @@ export class SqliteFrontier implements Frontier {
   readonly where: string;
   readonly #db: DatabaseSync;
   readonly #core: FrontierCore;
+  readonly #checkpointer: Checkpointer;
   #closed = false;
 
   private constructor(path: string, db: DatabaseSync, config: FrontierConfig) {
     this.where = path;
     this.#db = db;
-    this.#core = new FrontierCore(new SqliteStore(db), config, crypto.randomUUID(), currentRun());
+    // An absolute path: the worker's connection must open this same file.
+    this.#checkpointer = new Checkpointer(db, Deno.realPathSync(path));
+    const store = new SqliteStore(db, () => this.#checkpointer.committed());
+    this.#core = new FrontierCore(store, config, crypto.randomUUID(), currentRun());
   }
 
   /** Opens the state at `path`; `fresh` deletes it first (only if it is a crawl's state no live process uses). */
@@ -956,16 +976,20 @@ export class SqliteFrontier implements Frontier {
   abandon(): Job[] {
     return [];
   }
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     try {
       this.#core.close();
     } catch {
       // Unregistering is a courtesy: the lease releases this run anyway.
+    }
+    // The worker's connection first: the last one to close copies the log
+    // into the file and deletes it.
+    try {
+      await this.#checkpointer.close();
     } finally {
       this.#db.close();
     }
-    return Promise.resolve();
   }
 }

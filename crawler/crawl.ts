@@ -593,8 +593,13 @@ async function* run(
         heldBack = !stopping && backlogged();
         const free = stopping || heldBack ? 0 : o.concurrency - inFlight.size;
         const takeOnly = free > 0 && performance.now() >= takeAfter;
-        const ack = acked.seq > ackSent ? { ...acked } : undefined;
-        if (!buffered() && !ack && !takeOnly) break;
+        const ackDue = acked.seq > ackSent;
+        // An acknowledgement goes with the next step. Alone it is worth a
+        // step (a transaction, a round trip) only when no request in flight
+        // will bring one: at the end, or in a pause. Sent at once, it was a
+        // sixth of a durable crawl's steps, each committing nothing else.
+        if (!buffered() && !takeOnly && !(ackDue && inFlight.size === 0)) break;
+        const ack = ackDue ? { ...acked } : undefined;
         const request: StepRequest = { add, done, requeue, release, ack, take: Math.max(0, free) };
         add = [];
         done = [];
@@ -1045,8 +1050,9 @@ async function* run(
         continue;
       }
       if (finished()) break;
-      // The last acknowledgement goes with the next step; at the end it needs one of its own.
-      if (acked.seq > ackSent && !stepping) kick();
+      // The last acknowledgement goes with the next step; when no request is
+      // in flight to bring one (at the end), it needs one of its own.
+      if (acked.seq > ackSent && !stepping && inFlight.size === 0) kick();
       await new Promise<void>((resolve) => (wake = resolve));
     }
     if (durable) stats.crawl = await frontier.totals();
