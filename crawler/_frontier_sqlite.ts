@@ -33,7 +33,7 @@ import {
 } from "./_frontier_core.ts";
 import type { CrawlRecord } from "./crawl.ts";
 import { currentRun, isAlive } from "./_run_identity.ts";
-import { Checkpointer } from "./_sqlite_checkpointer.ts";
+import { Checkpointer, LOG_PAGES_WITHOUT_WORKER } from "./_sqlite_checkpointer.ts";
 import { FINGERPRINTS_MAX, FingerprintSet } from "./_fingerprint_set.ts";
 
 /** The format of the file; another format is refused rather than misread. */
@@ -818,10 +818,10 @@ function openDatabase(path: string): DatabaseSync {
     db.exec("PRAGMA cache_size = -16000");
     // A checkpoint copies the log into the file and syncs both: every 1000
     // pages (the default) it was a third of a step's cost. They are done in
-    // a worker thread (_sqlite_checkpointer.ts), which keeps the log shorter
-    // than this; SQLite's own, at about 40 MB, is there if the worker fails.
-    // The log is cut back to 64 MB at most after one.
-    db.exec("PRAGMA wal_autocheckpoint = 10000");
+    // a worker thread (_sqlite_checkpointer.ts); SQLite's own, at about 40
+    // MB of log, is there until the worker starts, or if it fails. The log
+    // is cut back to 64 MB at most after one.
+    db.exec(`PRAGMA wal_autocheckpoint = ${LOG_PAGES_WITHOUT_WORKER}`);
     db.exec("PRAGMA journal_size_limit = 67108864");
     return db;
   } catch (error) {

@@ -107,3 +107,79 @@ Deno.test("Checkpointer closed while its worker copies lets the copy finish, the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const autocheckpoint = (db: DatabaseSync) =>
+  (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
+    .wal_autocheckpoint;
+
+Deno.test("Checkpointer: SQLite's own checkpoint is held off while the worker copies, and back when it fails", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/state.db`;
+  const db = walDatabase(path);
+  db.exec("PRAGMA wal_autocheckpoint = 10000");
+  const checkpointer = new Checkpointer(db, path, 1);
+  try {
+    const copied = checkpointer.nextCopy();
+    db.exec("INSERT INTO t (v) VALUES ('a')");
+    checkpointer.committed();
+    assertEquals(autocheckpoint(db), 40_000);
+    assertEquals(await copied, true);
+  } finally {
+    await checkpointer.close();
+    db.close();
+  }
+  const db2 = walDatabase(`${dir}/other.db`);
+  db2.exec("PRAGMA wal_autocheckpoint = 10000");
+  const failing = new Checkpointer(db2, dir, 1); // a directory: the worker fails
+  try {
+    const copied = failing.nextCopy();
+    db2.exec("INSERT INTO t (v) VALUES ('a')");
+    failing.committed();
+    assertEquals(await copied, false);
+    assertEquals(autocheckpoint(db2), 10_000);
+  } finally {
+    await failing.close();
+    db2.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Checkpointer's worker opens only the crawl's file: never creates a deleted one, never copies one put in its place", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/state.db`;
+  const exists = (file: string) => Deno.stat(file).then(() => true, () => false);
+  try {
+    // Deleted during the crawl (the crawl goes on, on the file it holds open).
+    const db = walDatabase(path);
+    const checkpointer = new Checkpointer(db, path, 1);
+    try {
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) await Deno.remove(file);
+      const copied = checkpointer.nextCopy();
+      db.exec("INSERT INTO t (v) VALUES ('a')");
+      checkpointer.committed();
+      assertEquals(await copied, false);
+      assertEquals(await exists(path), false, "the worker made a new, empty state file");
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
+    // Replaced during the crawl by another database.
+    const db2 = walDatabase(path);
+    const checkpointer2 = new Checkpointer(db2, path, 1);
+    try {
+      await Deno.rename(path, `${dir}/moved.db`);
+      const other = walDatabase(`${dir}/other.db`);
+      other.close();
+      await Deno.rename(`${dir}/other.db`, path);
+      const copied = checkpointer2.nextCopy();
+      db2.exec("INSERT INTO t (v) VALUES ('a')");
+      checkpointer2.committed();
+      assertEquals(await copied, false);
+    } finally {
+      await checkpointer2.close();
+      db2.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
