@@ -10,12 +10,43 @@ function walDatabase(path: string): DatabaseSync {
   return db;
 }
 
-Deno.test("Checkpointer copies the log into the file in its worker, and the log then starts over", async () => {
+interface Setup {
+  dir: string;
+  path: string;
+  db: DatabaseSync;
+  checkpointer: Checkpointer;
+}
+
+/**
+ * Runs `test` with a WAL database in a new folder and a checkpointer asking
+ * its worker every `every` commits to copy `target` (the database's path, by
+ * default); closes and deletes everything after.
+ */
+async function withCheckpointer(
+  every: number,
+  test: (setup: Setup) => Promise<void>,
+  target?: (dir: string) => string,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/state.db`;
   const db = walDatabase(path);
-  const checkpointer = new Checkpointer(db, path, 4);
+  const checkpointer = new Checkpointer(db, target?.(dir) ?? path, every);
   try {
+    await test({ dir, path, db, checkpointer });
+  } finally {
+    await checkpointer.close();
+    if (db.isOpen) db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** SQLite's own checkpoint's size (in log pages) on `db`. */
+const autocheckpoint = (db: DatabaseSync) =>
+  (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
+    .wal_autocheckpoint;
+
+Deno.test("Checkpointer copies the log into the file in its worker, and the log then starts over", async () => {
+  await withCheckpointer(4, async ({ path, db, checkpointer }) => {
     const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
     let commits = 0;
     const commit = () => {
@@ -58,20 +89,12 @@ Deno.test("Checkpointer copies the log into the file in its worker, and the log 
       (db.prepare("SELECT COUNT(*) AS n FROM t").get() as { n: number }).n,
       commits * 50,
     );
-  } finally {
-    await checkpointer.close();
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("Checkpointer whose worker cannot open the file gives up quietly; closing does not wait", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/state.db`;
-  const db = walDatabase(path);
   // The worker is given a directory: its connection fails.
-  const checkpointer = new Checkpointer(db, dir, 1);
-  try {
+  await withCheckpointer(1, async ({ db, checkpointer }) => {
     const copied = checkpointer.nextCopy();
     db.exec("INSERT INTO t (v) VALUES ('a')");
     checkpointer.committed();
@@ -80,19 +103,11 @@ Deno.test("Checkpointer whose worker cannot open the file gives up quietly; clos
     db.exec("INSERT INTO t (v) VALUES ('b')");
     checkpointer.committed();
     assertEquals(await checkpointer.nextCopy(), false);
-  } finally {
-    await checkpointer.close();
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, (dir) => dir);
 });
 
 Deno.test("Checkpointer closed while its worker copies lets the copy finish, then stops", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/state.db`;
-  const db = walDatabase(path);
-  const checkpointer = new Checkpointer(db, path, 1);
-  try {
+  await withCheckpointer(1, async ({ path, db, checkpointer }) => {
     db.exec("INSERT INTO t (v) VALUES ('a')");
     checkpointer.committed(); // asks the worker
     await checkpointer.close();
@@ -102,45 +117,21 @@ Deno.test("Checkpointer closed while its worker copies lets the copy finish, the
     const reopened = new DatabaseSync(path);
     assertEquals((reopened.prepare("SELECT v FROM t").get() as { v: string }).v, "a");
     reopened.close();
-  } finally {
-    if (db.isOpen) db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
-const autocheckpoint = (db: DatabaseSync) =>
-  (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
-    .wal_autocheckpoint;
-
 Deno.test("Checkpointer: SQLite's own checkpoint is held off while the worker copies, and back when it fails", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/state.db`;
-  const db = walDatabase(path);
-  db.exec("PRAGMA wal_autocheckpoint = 10000");
-  const checkpointer = new Checkpointer(db, path, 1);
-  try {
-    const copied = checkpointer.nextCopy();
-    db.exec("INSERT INTO t (v) VALUES ('a')");
-    checkpointer.committed();
-    assertEquals(autocheckpoint(db), 40_000);
-    assertEquals(await copied, true);
-  } finally {
-    await checkpointer.close();
-    db.close();
-  }
-  const db2 = walDatabase(`${dir}/other.db`);
-  db2.exec("PRAGMA wal_autocheckpoint = 10000");
-  const failing = new Checkpointer(db2, dir, 1); // a directory: the worker fails
-  try {
-    const copied = failing.nextCopy();
-    db2.exec("INSERT INTO t (v) VALUES ('a')");
-    failing.committed();
-    assertEquals(await copied, false);
-    assertEquals(autocheckpoint(db2), 10_000);
-  } finally {
-    await failing.close();
-    db2.close();
-    await Deno.remove(dir, { recursive: true });
+  for (const failing of [false, true]) {
+    await withCheckpointer(1, async ({ db, checkpointer }) => {
+      db.exec("PRAGMA wal_autocheckpoint = 10000");
+      const copied = checkpointer.nextCopy();
+      db.exec("INSERT INTO t (v) VALUES ('a')");
+      checkpointer.committed();
+      if (!failing) assertEquals(autocheckpoint(db), 40_000);
+      assertEquals(await copied, !failing);
+      assertEquals(autocheckpoint(db), failing ? 10_000 : 40_000);
+      // A directory: the worker fails.
+    }, failing ? (dir) => dir : undefined);
   }
 });
 
